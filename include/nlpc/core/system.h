@@ -1,0 +1,28 @@
+#pragma once
+// Process-wide facts and settings: versions, threads, BLAS, host, time, peak memory.
+#include <cstdint>
+#include <string>
+
+namespace nlpc {
+
+std::string nlpc_version();
+std::string libtorch_version();
+// e.g. "OpenBLAS 0.3.21 (pthread, 2 threads)" or a warning when the reference BLAS is in use.
+std::string blas_description();
+bool blas_is_optimized();
+
+// Number of hardware threads.
+int hardware_threads();
+// Sets libtorch intra-op threads and BLAS threads; n <= 0 means all cores.
+void set_num_threads(int n);
+int num_threads();
+
+std::string host_name();
+std::string user_name();
+// Milliseconds since the Unix epoch.
+int64_t now_ms();
+// Peak resident set size of this process in bytes (VmHWM), 0 when unknown.
+int64_t peak_rss_bytes();
+int64_t current_rss_bytes();
+
+}  // namespace nlpc

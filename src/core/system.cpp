@@ -1,0 +1,97 @@
+#include "nlpc/core/system.h"
+
+#include <dlfcn.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include <ATen/Parallel.h>
+#include <torch/version.h>
+
+#include "nlpc/core/version.h"
+
+namespace nlpc {
+namespace {
+int g_threads = 0;
+
+using openblas_config_fn = char* (*)();
+using openblas_set_threads_fn = void (*)(int);
+using openblas_get_threads_fn = int (*)();
+
+template <typename F>
+F find_symbol(const char* name) {
+  return reinterpret_cast<F>(dlsym(RTLD_DEFAULT, name));
+}
+
+int64_t read_status_kb(const char* key) {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  const std::string k(key);
+  while (std::getline(f, line)) {
+    if (line.compare(0, k.size(), k) == 0) {
+      return std::atoll(line.c_str() + k.size() + 1);
+    }
+  }
+  return 0;
+}
+}  // namespace
+
+std::string nlpc_version() { return NLPC_VERSION; }
+
+std::string libtorch_version() { return TORCH_VERSION; }
+
+bool blas_is_optimized() { return find_symbol<openblas_config_fn>("openblas_get_config") != nullptr; }
+
+std::string blas_description() {
+  auto cfg = find_symbol<openblas_config_fn>("openblas_get_config");
+  if (cfg == nullptr) {
+    return "reference BLAS (slow: install libopenblas0-pthread)";
+  }
+  std::string s = std::string("OpenBLAS (") + cfg() + ")";
+  auto get = find_symbol<openblas_get_threads_fn>("openblas_get_num_threads");
+  if (get != nullptr) s += ", " + std::to_string(get()) + " BLAS threads";
+  return s;
+}
+
+int hardware_threads() {
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int>(n);
+}
+
+void set_num_threads(int n) {
+  if (n <= 0) n = hardware_threads();
+  g_threads = n;
+  at::set_num_threads(n);
+  auto set = find_symbol<openblas_set_threads_fn>("openblas_set_num_threads");
+  if (set != nullptr) set(n);
+}
+
+int num_threads() { return g_threads > 0 ? g_threads : hardware_threads(); }
+
+std::string host_name() {
+  char buf[256] = {0};
+  if (gethostname(buf, sizeof(buf) - 1) != 0) return "unknown";
+  return buf;
+}
+
+std::string user_name() {
+  if (const char* u = std::getenv("USER")) return u;
+  if (struct passwd* pw = getpwuid(getuid())) return pw->pw_name;
+  return "unknown";
+}
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t peak_rss_bytes() { return read_status_kb("VmHWM:") * 1024; }
+int64_t current_rss_bytes() { return read_status_kb("VmRSS:") * 1024; }
+
+}  // namespace nlpc

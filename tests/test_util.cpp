@@ -1,0 +1,61 @@
+#include "test_util.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+
+namespace nlpc::test {
+namespace fs = std::filesystem;
+
+TempDir::TempDir() {
+  static std::atomic<int> counter{0};
+  std::random_device rd;
+  path_ = fs::temp_directory_path() /
+          ("nlpc-test-" + std::to_string(getpid()) + "-" + std::to_string(counter++) + "-" +
+           std::to_string(rd() % 100000));
+  fs::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  if (std::getenv("NLPC_KEEP_TEST_DIRS") == nullptr) fs::remove_all(path_, ec);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw std::runtime_error("cannot read " + path);
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+void write_file(const std::string& path, const std::string& content) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::ofstream f(path, std::ios::binary);
+  f << content;
+}
+
+std::string fixture(const std::string& rel) { return std::string(NLPC_FIXTURES_DIR) + "/" + rel; }
+std::string nlpc_bin() { return NLPC_BIN; }
+
+RunResult run_nlpc(const std::string& args, const std::string& stdin_text, const std::string& env) {
+  TempDir tmp;
+  const std::string in = tmp.file("stdin"), out = tmp.file("stdout"), err = tmp.file("stderr");
+  write_file(in, stdin_text);
+  std::string cmd = env + (env.empty() ? "" : " ") + "'" + nlpc_bin() + "' " + args + " < '" + in +
+                    "' > '" + out + "' 2> '" + err + "'";
+  int status = std::system(cmd.c_str());
+  RunResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = read_file(out);
+  r.err = read_file(err);
+  return r;
+}
+
+}  // namespace nlpc::test

@@ -1,0 +1,37 @@
+#pragma once
+// Helpers shared by tests: temporary folders, running the nlpc binary, reading files.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace nlpc::test {
+
+// A fresh folder under the build tree's tmp, removed when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+// Runs `nlpc <args>` (through /bin/sh, args are passed as one shell string), capturing stdout and
+// stderr; `stdin_text` is fed to its standard input when not empty.
+RunResult run_nlpc(const std::string& args, const std::string& stdin_text = "",
+                   const std::string& env = "");
+
+std::string read_file(const std::string& path);
+void write_file(const std::string& path, const std::string& content);
+std::string fixture(const std::string& rel);  // path under tests/fixtures
+std::string nlpc_bin();
+
+}  // namespace nlpc::test
