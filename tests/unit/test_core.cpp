@@ -26,3 +26,24 @@ TEST_CASE("progress durations and plain lines", "[core]") {
   CHECK_THAT(line, Catch::Contains("ETA 30s"));
   nlpc::ProgressBar::set_mode(nlpc::ProgressBar::Mode::kAuto);
 }
+
+#include <filesystem>
+
+#include "../test_util.h"
+#include "nlpc/core/fs.h"
+
+TEST_CASE("AtomicFile renames only on commit", "[core]") {
+  nlpc::test::TempDir dir;
+  const std::string path = dir.file("sub/out.txt");
+  {
+    nlpc::AtomicFile f(path);
+    f.write("half");
+    f.flush();
+    CHECK_FALSE(std::filesystem::exists(path));
+    CHECK(std::filesystem::exists(f.temp_path()));
+  }  // destroyed without commit: temporary removed, nothing at path
+  CHECK_FALSE(std::filesystem::exists(path));
+  CHECK(std::filesystem::is_empty(dir.path() / "sub"));
+  nlpc::write_file_atomic(path, "complete");
+  CHECK(nlpc::test::read_file(path) == "complete");
+}

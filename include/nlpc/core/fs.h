@@ -1,0 +1,40 @@
+#pragma once
+// File helpers. Every output nlpc writes goes through AtomicFile or write_file_atomic: content is
+// written to "<path>.tmp-<pid>" in the same folder and renamed over <path> only when complete, so
+// a killed job never leaves a half-written file that looks complete.
+#include <cstdio>
+#include <string>
+
+namespace nlpc {
+
+class AtomicFile {
+ public:
+  // path "-" writes to stdout directly (no temporary, commit() only flushes).
+  explicit AtomicFile(std::string path);
+  ~AtomicFile();  // not committed: removes the temporary file
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  void write(const char* data, size_t n);
+  void write(const std::string& s) { write(s.data(), s.size()); }
+  void flush();
+  // fsyncs, closes and renames onto the final path. Throws RuntimeError on failure.
+  void commit();
+  std::FILE* handle() { return f_; }
+  const std::string& path() const { return path_; }
+  const std::string& temp_path() const { return tmp_; }
+  bool is_stdout() const { return path_ == "-"; }
+
+ private:
+  std::string path_;
+  std::string tmp_;
+  std::FILE* f_ = nullptr;
+  bool committed_ = false;
+};
+
+void write_file_atomic(const std::string& path, const std::string& content);
+// Reads a whole file; throws InputError naming the file when it cannot be read.
+std::string read_file(const std::string& path);
+bool file_exists(const std::string& path);
+
+}  // namespace nlpc
