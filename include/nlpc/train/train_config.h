@@ -1,0 +1,98 @@
+#pragma once
+// The configuration of `nlpc train` (and the task/data parts reused by eval and predict).
+// Every key, its type, default and meaning is in train_config_schema(); docs/configuration.md is
+// generated from it (`nlpc train --list-keys`).
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "nlpc/core/config.h"
+
+namespace nlpc {
+
+const ConfigSchema& train_config_schema();
+
+struct DataConfig {
+  std::string train, valid, test;
+  std::string format;  // "" = from the extension
+  std::string text_column = "text";
+  std::string pair_column;
+  std::string label_column = "label";
+  std::string label_separator = ";";
+  std::string target_column = "summary";
+  std::string audio_column = "audio";
+  std::string delimiter = ",";
+  std::string empty_text = "skip";  // skip (counted, reported) | fail
+  int64_t max_rows = 0;             // 0 = all
+};
+
+struct NgramConfig {
+  int word_ngrams = 2;
+  int char_ngram_min = 2;
+  int char_ngram_max = 5;
+  int64_t buckets = 1 << 21;
+  int min_count = 1;
+  bool tfidf = true;
+  bool sublinear_tf = true;
+  double l2 = 1e-6;
+  std::string loss = "softmax";
+};
+
+struct ModelConfig {
+  std::string type = "ngram";
+  std::string init = "random";  // "random" or a Hugging Face model folder
+  std::string config;           // architecture config.json for random init
+  std::string tokenizer;        // tokenizer folder/file (default: the init folder)
+  int64_t max_length = 128;
+  std::string head = "hf";      // hf | mlp
+  std::vector<int64_t> head_hidden{30};
+  std::string pooling = "cls";  // cls | mean
+  double dropout = -1;          // < 0: the config's value
+  bool freeze_encoder = false;
+  std::string source_prefix;    // T5: e.g. "summarize: "
+  NgramConfig ngram;
+};
+
+struct TrainerConfig {
+  int64_t epochs = 3;
+  int64_t max_steps = 0;
+  int64_t batch_size = 32;
+  int64_t eval_batch_size = 64;
+  double lr = 5e-5;
+  double weight_decay = 0.01;
+  double warmup_ratio = 0.0;
+  int64_t warmup_steps = 0;
+  std::string schedule = "linear";
+  double grad_clip = 1.0;
+  int64_t grad_accum = 1;
+  int64_t seed = 42;
+  int64_t eval_every = 0;       // steps; 0 = at the end of each epoch
+  std::string metric = "accuracy";
+  std::string metric_mode = "max";
+  int64_t patience = 0;         // 0 = no early stopping
+  std::string class_weights = "none";
+  std::string device = "cpu";
+  int64_t log_every = 1;
+};
+
+struct EvalConfig {
+  int64_t bootstrap = 0;
+  double ci = 0.95;
+  int64_t errors = 0;
+};
+
+struct TrainConfig {
+  std::string task = "classification";
+  DataConfig data;
+  ModelConfig model;
+  TrainerConfig train;
+  EvalConfig eval;
+  nlohmann::json resolved;  // the resolved nested configuration (defaults filled in)
+};
+
+// Reads FILE (may be empty for "only --set"), applies `sets`, validates and converts.
+TrainConfig load_train_config(const std::string& file, const std::vector<std::string>& sets);
+TrainConfig train_config_from_json(const nlohmann::json& resolved, const std::string& source);
+
+}  // namespace nlpc
