@@ -1,0 +1,104 @@
+#include "nlpc/eval/gate.h"
+
+#include <cmath>
+#include <cstdio>
+
+#include "nlpc/core/error.h"
+
+namespace nlpc {
+namespace {
+std::string trim(const std::string& s) {
+  size_t a = s.find_first_not_of(" \t"), b = s.find_last_not_of(" \t");
+  return a == std::string::npos ? "" : s.substr(a, b - a + 1);
+}
+std::string fmt(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.4f", v);
+  return buf;
+}
+bool compare(double a, const std::string& op, double b) {
+  if (op == ">=") return a >= b;
+  if (op == "<=") return a <= b;
+  if (op == ">") return a > b;
+  if (op == "<") return a < b;
+  return std::fabs(a - b) <= 1e-12;
+}
+}  // namespace
+
+Gate parse_gate(const std::string& text) {
+  static const char* ops[] = {">=", "<=", "==", ">", "<"};
+  for (const char* op : ops) {
+    size_t p = text.find(op);
+    if (p == std::string::npos) continue;
+    Gate g;
+    g.metric = trim(text.substr(0, p));
+    g.op = op;
+    g.text = text;
+    const std::string v = trim(text.substr(p + std::string(op).size()));
+    size_t n = 0;
+    try {
+      g.value = std::stod(v, &n);
+    } catch (const std::logic_error&) {
+      n = 0;
+    }
+    if (g.metric.empty() || v.empty() || n != v.size()) break;
+    return g;
+  }
+  throw UsageError("--gate '" + text + "': expected METRIC OP NUMBER with OP one of >= <= > < ==, e.g. "
+                   "--gate \"accuracy>=0.80\"");
+}
+
+bool lower_is_better(const std::string& m) {
+  return m.find("loss") != std::string::npos || m.find("wer") != std::string::npos ||
+         m.find("cer") != std::string::npos || m.find("error") != std::string::npos;
+}
+
+GateResult check_gates(const MetricMap& metrics, const std::vector<Gate>& gates) {
+  GateResult r;
+  for (const auto& g : gates) {
+    auto it = metrics.find(g.metric);
+    if (it == metrics.end()) {
+      std::string names;
+      for (const auto& [k, v] : metrics) names += (names.empty() ? "" : ", ") + k;
+      throw UsageError("--gate '" + g.text + "': no metric '" + g.metric + "' (metrics: " + names + ")");
+    }
+    const bool ok = compare(it->second, g.op, g.value);
+    std::string line = std::string(ok ? "PASS " : "FAIL ") + g.metric + " " + fmt(it->second) + " " + g.op +
+                       " " + fmt(g.value);
+    r.lines.push_back(line);
+    if (!ok) {
+      r.passed = false;
+      r.failures.push_back(line);
+    }
+  }
+  return r;
+}
+
+GateResult check_baseline(const MetricMap& metrics, const MetricMap& baseline, double max_drop,
+                          const std::string& baseline_name) {
+  if (max_drop < 0) throw UsageError("--max-drop must be >= 0");
+  GateResult r;
+  int common = 0;
+  for (const auto& [name, base] : baseline) {
+    auto it = metrics.find(name);
+    if (it == metrics.end() || !std::isfinite(base) || !std::isfinite(it->second)) continue;
+    ++common;
+    const bool lower = lower_is_better(name);
+    const double change = it->second - base;
+    const bool ok = lower ? change <= max_drop + 1e-12 : -change <= max_drop + 1e-12;
+    std::string line = std::string(ok ? "PASS " : "FAIL ") + name + " " + fmt(it->second) + " vs baseline " +
+                       fmt(base) + " (" + (change >= 0 ? "+" : "") + fmt(change) + ", allowed " +
+                       (lower ? "rise" : "drop") + " " + fmt(max_drop) + ")";
+    r.lines.push_back(line);
+    if (!ok) {
+      r.passed = false;
+      r.failures.push_back(line);
+    }
+  }
+  if (common == 0) {
+    throw UsageError("--baseline " + baseline_name + ": no metric in common with this evaluation");
+  }
+  return r;
+}
+
+}  // namespace nlpc
