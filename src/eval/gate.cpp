@@ -41,7 +41,9 @@ Gate parse_gate(const std::string& text) {
     } catch (const std::logic_error&) {
       n = 0;
     }
-    if (g.metric.empty() || v.empty() || n != v.size()) break;
+    if (g.metric.empty() || g.metric.find_first_of("<>=! \t") != std::string::npos || v.empty() ||
+        n != v.size())
+      break;
     return g;
   }
   throw UsageError("--gate '" + text + "': expected METRIC OP NUMBER with OP one of >= <= > < ==, e.g. "
