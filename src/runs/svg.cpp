@@ -1,0 +1,294 @@
+#include "nlpc/runs/svg.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <sstream>
+
+namespace nlpc::svg {
+namespace {
+const char* kPalette[] = {"#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9",
+                          "#F0E442", "#000000", "#8C564B", "#7F7F7F", "#BCBD22", "#17BECF"};
+
+std::string num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.2f", v);
+  return buf;
+}
+
+std::string open_svg(double w, double h, const std::string& title) {
+  std::ostringstream os;
+  os << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << num(w) << "\" height=\"" << num(h)
+     << "\" viewBox=\"0 0 " << num(w) << " " << num(h) << "\" font-family=\"sans-serif\" font-size=\"12\""
+     << " role=\"img\"><title>" << escape(title) << "</title>"
+     << "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>"
+     << "<text x=\"" << num(w / 2) << "\" y=\"18\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"bold\">"
+     << escape(title) << "</text>";
+  return os.str();
+}
+
+std::string text(double x, double y, const std::string& s, const char* anchor = "middle",
+                 const std::string& extra = "") {
+  std::ostringstream os;
+  os << "<text x=\"" << num(x) << "\" y=\"" << num(y) << "\" text-anchor=\"" << anchor << "\"" << extra << ">"
+     << escape(s) << "</text>";
+  return os.str();
+}
+
+std::string truncate_label(const std::string& s, size_t n) {
+  if (s.size() <= n) return s;
+  size_t cut = n - 1;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // UTF-8 boundary
+  return s.substr(0, cut) + "\xE2\x80\xA6";
+}
+}  // namespace
+
+std::string escape(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') break;  // invalid in XML
+        out += c;
+    }
+  }
+  return out;
+}
+
+const char* color(size_t i) { return kPalette[i % (sizeof(kPalette) / sizeof(kPalette[0]))]; }
+
+std::string format_number(double v) {
+  char buf[32];
+  double a = std::fabs(v);
+  if (a != 0 && (a >= 1e5 || a < 1e-3)) {
+    std::snprintf(buf, sizeof(buf), "%.2g", v);
+  } else if (a >= 100) {
+    std::snprintf(buf, sizeof(buf), "%.0f", v);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.3g", v);
+  }
+  return buf;
+}
+
+std::vector<double> nice_ticks(double lo, double hi, int n) {
+  if (!(hi > lo)) {
+    hi = lo + 1;
+  }
+  const double raw = (hi - lo) / std::max(1, n);
+  const double mag = std::pow(10.0, std::floor(std::log10(raw)));
+  double step = mag;
+  for (double m : {1.0, 2.0, 2.5, 5.0, 10.0}) {
+    if (m * mag >= raw) {
+      step = m * mag;
+      break;
+    }
+  }
+  std::vector<double> t;
+  for (double v = std::ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) {
+    t.push_back(std::fabs(v) < step * 1e-9 ? 0.0 : v);
+  }
+  return t;
+}
+
+std::string line_chart(const std::string& title, const std::string& x_label, const std::string& y_label,
+                       const std::vector<Series>& series) {
+  const double W = 640, H = 360, L = 64, R = 16, T = 32, B = 48;
+  const double legend_h = 18.0 * static_cast<double>(series.size());
+  const double total_h = H + legend_h;
+  double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
+  for (const auto& s : series) {
+    for (auto [x, y] : s.points) {
+      if (!std::isfinite(x) || !std::isfinite(y)) continue;
+      x0 = std::min(x0, x), x1 = std::max(x1, x), y0 = std::min(y0, y), y1 = std::max(y1, y);
+    }
+  }
+  if (!std::isfinite(x0)) x0 = 0, x1 = 1, y0 = 0, y1 = 1;
+  if (x1 <= x0) x1 = x0 + 1;
+  if (y1 <= y0) y1 = y0 + std::max(1e-6, std::fabs(y0) * 0.1), y0 -= std::max(1e-6, std::fabs(y0) * 0.1);
+  const auto xt = nice_ticks(x0, x1, 6), yt = nice_ticks(y0, y1, 5);
+  x0 = std::min(x0, xt.front()), x1 = std::max(x1, xt.back());
+  y0 = std::min(y0, yt.front()), y1 = std::max(y1, yt.back());
+  auto px = [&](double x) { return L + (x - x0) / (x1 - x0) * (W - L - R); };
+  auto py = [&](double y) { return H - B - (y - y0) / (y1 - y0) * (H - T - B); };
+  std::ostringstream os;
+  os << open_svg(W, total_h, title);
+  os << "<g class=\"axes\" stroke=\"#bbbbbb\" stroke-width=\"1\">";
+  for (double v : yt) os << "<line x1=\"" << num(L) << "\" x2=\"" << num(W - R) << "\" y1=\"" << num(py(v))
+                         << "\" y2=\"" << num(py(v)) << "\" stroke-dasharray=\"2,3\"/>";
+  os << "<line x1=\"" << num(L) << "\" x2=\"" << num(L) << "\" y1=\"" << num(T) << "\" y2=\"" << num(H - B)
+     << "\" stroke=\"#333333\"/><line x1=\"" << num(L) << "\" x2=\"" << num(W - R) << "\" y1=\"" << num(H - B)
+     << "\" y2=\"" << num(H - B) << "\" stroke=\"#333333\"/></g>";
+  for (double v : yt) os << text(L - 6, py(v) + 4, format_number(v), "end");
+  for (double v : xt) os << text(px(v), H - B + 16, format_number(v));
+  os << text((L + W - R) / 2, H - 10, x_label);
+  os << text(14, (T + H - B) / 2, y_label, "middle",
+             " transform=\"rotate(-90 14 " + num((T + H - B) / 2) + ")\"");
+  for (size_t i = 0; i < series.size(); ++i) {
+    const auto& s = series[i];
+    os << "<polyline class=\"series\" data-name=\"" << escape(s.name) << "\" fill=\"none\" stroke=\""
+       << color(i) << "\" stroke-width=\"1.8\" points=\"";
+    for (auto [x, y] : s.points) {
+      if (std::isfinite(x) && std::isfinite(y)) os << num(px(x)) << "," << num(py(y)) << " ";
+    }
+    os << "\"/>";
+    if (s.points.size() == 1) {
+      os << "<circle cx=\"" << num(px(s.points[0].first)) << "\" cy=\"" << num(py(s.points[0].second))
+         << "\" r=\"3\" fill=\"" << color(i) << "\"/>";
+    }
+    const double ly = H + 12 + 18.0 * static_cast<double>(i);
+    os << "<rect x=\"" << num(L) << "\" y=\"" << num(ly - 9) << "\" width=\"14\" height=\"10\" fill=\""
+       << color(i) << "\"/>" << text(L + 20, ly, s.name, "start");
+  }
+  os << "</svg>";
+  return os.str();
+}
+
+std::string heatmap(const std::string& title, const std::vector<std::string>& labels,
+                    const std::vector<std::vector<double>>& matrix, bool normalized) {
+  const size_t n = labels.size();
+  const double cell = n > 30 ? 16 : n > 12 ? 24 : 40;
+  size_t longest = 0;
+  for (const auto& l : labels) longest = std::max(longest, std::min<size_t>(l.size(), 18));
+  const double margin = 20 + 7.0 * static_cast<double>(longest);
+  const double W = margin + cell * static_cast<double>(n) + 20, H = 40 + margin + cell * static_cast<double>(n) + 30;
+  std::vector<std::vector<double>> shown = matrix;
+  double vmax = 0;
+  for (auto& row : shown) {
+    double sum = 0;
+    for (double v : row) sum += v;
+    for (double& v : row) {
+      if (normalized) v = sum > 0 ? v / sum : 0;
+      vmax = std::max(vmax, v);
+    }
+  }
+  if (vmax <= 0) vmax = 1;
+  const double top = 40 + margin;
+  std::ostringstream os;
+  os << open_svg(W, H, title);
+  for (size_t j = 0; j < n; ++j) {  // predicted labels, rotated, above the grid
+    const double x = margin + cell * (static_cast<double>(j) + 0.5);
+    os << text(x, top - 6, truncate_label(labels[j], 18), "start",
+               " font-size=\"10\" transform=\"rotate(-60 " + num(x) + " " + num(top - 6) + ")\"");
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const double y = top + cell * static_cast<double>(i);
+    os << text(margin - 4, y + cell / 2 + 3, truncate_label(labels[i], 18), "end", " font-size=\"10\"");
+    for (size_t j = 0; j < n; ++j) {
+      const double v = i < shown.size() && j < shown[i].size() ? shown[i][j] : 0;
+      const double t = v / vmax;
+      // white → dark blue
+      const int r = static_cast<int>(255 - t * (255 - 8)), g = static_cast<int>(255 - t * (255 - 48)),
+                b = static_cast<int>(255 - t * (255 - 107));
+      char fill[8];
+      std::snprintf(fill, sizeof(fill), "#%02x%02x%02x", r, g, b);
+      const double x = margin + cell * static_cast<double>(j);
+      const double raw = i < matrix.size() && j < matrix[i].size() ? matrix[i][j] : 0;
+      os << "<rect class=\"cell\" x=\"" << num(x) << "\" y=\"" << num(y) << "\" width=\"" << num(cell)
+         << "\" height=\"" << num(cell) << "\" fill=\"" << fill << "\" stroke=\"#eeeeee\"><title>"
+         << escape(labels[i] + " → " + labels[j] + ": " + format_number(raw) +
+                   (normalized ? " (" + format_number(v * 100) + "%)" : ""))
+         << "</title></rect>";
+      if (cell >= 24 && v > 0) {
+        const std::string label = normalized ? format_number(v * 100) : format_number(v);
+        os << text(x + cell / 2, y + cell / 2 + 4, label, "middle",
+                   std::string(" font-size=\"10\" fill=\"") + (t > 0.5 ? "#ffffff" : "#222222") + "\"");
+      }
+    }
+  }
+  os << text(margin + cell * static_cast<double>(n) / 2, H - 8, normalized ? "predicted (row %)" : "predicted");
+  os << "</svg>";
+  return os.str();
+}
+
+std::string bar_chart(const std::string& title, const std::string& y_label, const std::vector<Bar>& bars) {
+  const double bw = 56, gap = 28, L = 64, T = 32, B = 90, H = 340;
+  const double W = L + (bw + gap) * static_cast<double>(bars.size()) + gap;
+  double hi = 0, lo = 0;
+  for (const auto& b : bars) hi = std::max({hi, b.value, b.has_ci ? b.high : b.value}), lo = std::min(lo, b.value);
+  if (hi <= lo) hi = lo + 1;
+  const auto yt = nice_ticks(lo, hi, 5);
+  hi = std::max(hi, yt.back());
+  auto py = [&](double y) { return H - B - (y - lo) / (hi - lo) * (H - T - B); };
+  std::ostringstream os;
+  os << open_svg(std::max(W, 240.0), H, title);
+  for (double v : yt) {
+    os << "<line x1=\"" << num(L) << "\" x2=\"" << num(W - gap / 2) << "\" y1=\"" << num(py(v)) << "\" y2=\""
+       << num(py(v)) << "\" stroke=\"#dddddd\"/>" << text(L - 6, py(v) + 4, format_number(v), "end");
+  }
+  os << text(14, (T + H - B) / 2, y_label, "middle", " transform=\"rotate(-90 14 " + num((T + H - B) / 2) + ")\"");
+  for (size_t i = 0; i < bars.size(); ++i) {
+    const auto& b = bars[i];
+    const double x = L + gap + (bw + gap) * static_cast<double>(i);
+    os << "<rect class=\"bar\" x=\"" << num(x) << "\" y=\"" << num(py(std::max(b.value, 0.0))) << "\" width=\""
+       << num(bw) << "\" height=\"" << num(std::fabs(py(b.value) - py(0))) << "\" fill=\"" << color(i)
+       << "\"><title>" << escape(b.name + ": " + format_number(b.value)) << "</title></rect>";
+    if (b.has_ci) {
+      const double cx = x + bw / 2;
+      os << "<g class=\"ci\" stroke=\"#222222\" stroke-width=\"1.5\"><line x1=\"" << num(cx) << "\" x2=\""
+         << num(cx) << "\" y1=\"" << num(py(b.low)) << "\" y2=\"" << num(py(b.high)) << "\"/><line x1=\""
+         << num(cx - 8) << "\" x2=\"" << num(cx + 8) << "\" y1=\"" << num(py(b.low)) << "\" y2=\""
+         << num(py(b.low)) << "\"/><line x1=\"" << num(cx - 8) << "\" x2=\"" << num(cx + 8) << "\" y1=\""
+         << num(py(b.high)) << "\" y2=\"" << num(py(b.high)) << "\"/></g>";
+    }
+    os << text(x + bw / 2, py(b.has_ci ? b.high : b.value) - 6, format_number(b.value), "middle",
+               " font-size=\"11\"");
+    const double lx = x + bw / 2, ly = H - B + 14;
+    os << text(lx, ly, truncate_label(b.name, 22), "end",
+               " font-size=\"11\" transform=\"rotate(-35 " + num(lx) + " " + num(ly) + ")\"");
+  }
+  os << "</svg>";
+  return os.str();
+}
+
+std::string radar_chart(const std::string& title, const std::vector<std::string>& axes,
+                        const std::vector<std::pair<std::string, std::vector<double>>>& series) {
+  const double R = 130, cx = 250, cy = 190;
+  const double H = 400 + 18.0 * static_cast<double>(series.size());
+  const size_t n = axes.size();
+  std::ostringstream os;
+  os << open_svg(500, H, title);
+  auto pt = [&](size_t k, double r) {
+    const double a = -M_PI / 2 + 2 * M_PI * static_cast<double>(k) / static_cast<double>(std::max<size_t>(n, 1));
+    return std::make_pair(cx + r * std::cos(a), cy + r * std::sin(a));
+  };
+  for (double level : {0.25, 0.5, 0.75, 1.0}) {
+    os << "<polygon fill=\"none\" stroke=\"#dddddd\" points=\"";
+    for (size_t k = 0; k < n; ++k) {
+      auto [x, y] = pt(k, R * level);
+      os << num(x) << "," << num(y) << " ";
+    }
+    os << "\"/>" << text(cx + 3, cy - R * level + 11, format_number(level), "start", " font-size=\"9\" fill=\"#999999\"");
+  }
+  for (size_t k = 0; k < n; ++k) {
+    auto [x, y] = pt(k, R);
+    auto [lx, ly] = pt(k, R + 16);
+    os << "<line x1=\"" << num(cx) << "\" y1=\"" << num(cy) << "\" x2=\"" << num(x) << "\" y2=\"" << num(y)
+       << "\" stroke=\"#cccccc\"/>"
+       << text(lx, ly + 4, axes[k], lx < cx - 5 ? "end" : lx > cx + 5 ? "start" : "middle", " font-size=\"11\"");
+  }
+  for (size_t i = 0; i < series.size(); ++i) {
+    os << "<polygon class=\"series\" data-name=\"" << escape(series[i].first) << "\" fill=\"" << color(i)
+       << "\" fill-opacity=\"0.15\" stroke=\"" << color(i) << "\" stroke-width=\"2\" points=\"";
+    for (size_t k = 0; k < n; ++k) {
+      double v = k < series[i].second.size() ? series[i].second[k] : 0;
+      v = std::isfinite(v) ? std::clamp(v, 0.0, 1.0) : 0;
+      auto [x, y] = pt(k, R * v);
+      os << num(x) << "," << num(y) << " ";
+    }
+    os << "\"/>";
+    const double ly = 390 + 18.0 * static_cast<double>(i);
+    os << "<rect x=\"40\" y=\"" << num(ly - 9) << "\" width=\"14\" height=\"10\" fill=\"" << color(i) << "\"/>"
+       << text(60, ly, series[i].first, "start");
+  }
+  os << "</svg>";
+  return os.str();
+}
+
+}  // namespace nlpc::svg
