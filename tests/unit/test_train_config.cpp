@@ -8,17 +8,22 @@ TEST_CASE("train config: file + --set resolve into typed values", "[config]") {
   nlpc::test::TempDir d;
   nlpc::test::write_file(d.file("c.json"), R"({"task": "classification",
     "data": {"train": "t.csv", "valid": "v.csv", "label_column": "section"},
-    "model": {"type": "ngram", "ngram": {"word_ngrams": 3}},
+    "model": {"type": "ngram", "ngram": {"word_ngram_max": 3}},
     "train": {"epochs": 4, "seed": 7}})");
   auto c = nlpc::load_train_config(d.file("c.json"), {"train.lr=0.5", "data.delimiter=\\t"});
   CHECK(c.data.train == "t.csv");
   CHECK(c.data.label_column == "section");
   CHECK(c.data.text_column == "text");
   CHECK(c.data.delimiter == "\t");
-  CHECK(c.model.ngram.word_ngrams == 3);
+  CHECK(c.model.ngram.word_ngram_max == 3);
+  CHECK(c.resolved["train"]["epochs"] == 4);
+  CHECK(c.resolved["train"]["lr"] == 0.5);
   CHECK(c.train.epochs == 4);
   CHECK(c.train.seed == 7);
   CHECK(c.train.lr == Approx(0.5));
+  auto b = nlpc::load_train_config("", {"data.train=t.csv", "model.type=bert", "model.config=c.json"});
+  CHECK(b.train.lr == Approx(5e-5));
+  CHECK(b.train.epochs == 3);
   CHECK(c.resolved["train"]["batch_size"] == 32);  // defaults are part of the resolved config
 }
 

@@ -27,16 +27,21 @@ struct DataConfig {
   int64_t max_rows = 0;             // 0 = all
 };
 
+// Mirrors nlpc::models::NgramFeatureOptions / NgramTrainOptions (see models/ngram_linear.h).
 struct NgramConfig {
-  int word_ngrams = 2;
+  bool lowercase = true;
+  int word_ngram_min = 1;
+  int word_ngram_max = 2;
   int char_ngram_min = 2;
   int char_ngram_max = 5;
-  int64_t buckets = 1 << 21;
-  int min_count = 1;
-  bool tfidf = true;
+  int hash_bits = 22;
+  int min_df = 2;
   bool sublinear_tf = true;
-  double l2 = 1e-6;
-  std::string loss = "softmax";
+  bool use_idf = true;
+  double word_weight = 1.0;
+  double char_weight = 1.0;
+  double l2 = 0.0;
+  bool average = true;
 };
 
 struct ModelConfig {
