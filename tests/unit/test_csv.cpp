@@ -122,8 +122,10 @@ TEST_CASE("csv: delimiters", "[io]") {
 TEST_CASE("csv: errors carry file, line and character column", "[io]") {
   SECTION("missing column lists the columns") {
     auto reader = open_csv("text,label\nx,y\n");
+    CHECK(error_of([&] { reader.column_index("body"); }) ==
+          "data.csv:1: no column named \"body\"; the columns are \"text\", \"label\"");
     CHECK(error_of([&] { reader.column_index("txt"); }) ==
-          "data.csv:1: no column named \"txt\"; the columns are \"text\", \"label\"");
+          "data.csv:1: no column named \"txt\"; the columns are \"text\", \"label\" (did you mean \"text\"?)");
     CHECK(error_of([&] { reader.column_index("Label "); }) ==
           "data.csv:1: no column named \"Label \"; the columns are \"text\", \"label\" (did you mean \"label\"?)");
   }
