@@ -68,6 +68,7 @@ void CsvReader::read_header() {
     }
   }
   header_line_ = record_line_;
+  in_header_ = false;
 }
 
 int64_t CsvReader::find_column(const std::string& name) const {
@@ -118,12 +119,15 @@ void CsvReader::finish_record(const char* s, size_t consumed, CsvRecord& record)
   raw_size_ = consumed;
   last_size_ = record.size();
   const size_t bad = validate_utf8(s, consumed);
-  if (bad != consumed) {
-    fail_at(s, bad, describe_invalid_utf8(s, consumed, bad) +
-                        ": the input must be UTF-8 encoded (convert it first, e.g. iconv -f latin1 -t utf-8)");
-  }
   line_ += static_cast<int64_t>(parsed_newlines_);
-  buf_.consume(consumed);
+  buf_.consume(consumed);  // before throwing: a caller may catch the error and read on
+  if (bad != consumed) {
+    if (!in_header_) ++records_;
+    const auto [line, col] = locate(s, bad);
+    throw InputError(name(), line, col,
+                     describe_invalid_utf8(s, consumed, bad) +
+                         ": the input must be UTF-8 encoded (convert it first, e.g. iconv -f latin1 -t utf-8)");
+  }
 }
 
 // Parses one record starting at s (n bytes available). Never consumes: reports how many bytes the

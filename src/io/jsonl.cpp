@@ -39,8 +39,21 @@ bool JsonlReader::next(nlohmann::ordered_json& value) {
 JsonlWriter::JsonlWriter(const std::string& path, JsonlWriterOptions options)
     : options_(options), file_(path), last_flush_(std::chrono::steady_clock::now()) {}
 
-void JsonlWriter::write(const nlohmann::ordered_json& value) { write_line(value.dump()); }
-void JsonlWriter::write(const nlohmann::json& value) { write_line(value.dump()); }
+namespace {
+
+template <typename Json>
+std::string dump_checked(const Json& value) {
+  try {
+    return value.dump();
+  } catch (const nlohmann::json::type_error& e) {  // invalid UTF-8 in a string
+    throw RuntimeError(std::string("cannot write JSON: ") + e.what());
+  }
+}
+
+}  // namespace
+
+void JsonlWriter::write(const nlohmann::ordered_json& value) { write_line(dump_checked(value)); }
+void JsonlWriter::write(const nlohmann::json& value) { write_line(dump_checked(value)); }
 
 void JsonlWriter::write_line(const std::string& text) {
   file_.write(text);

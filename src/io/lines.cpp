@@ -46,11 +46,11 @@ bool LineReader::next(std::string_view& line) {
     if (len > 0 && s[len - 1] == '\r') --len;
     last_ = std::string_view(s, len);
     const size_t bad = validate_utf8(s, len);
+    buf_.consume(take);  // before throwing: a caller may catch the error and read on
     if (bad != len) {
       throw error_at_byte(bad, describe_invalid_utf8(s, len, bad) +
                                    ": the input must be UTF-8 encoded (convert it first, e.g. iconv -f latin1 -t utf-8)");
     }
-    buf_.consume(take);
     if (options_.skip_blank && is_blank(last_)) continue;
     line = last_;
     return true;

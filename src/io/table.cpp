@@ -57,6 +57,7 @@ const char* table_format_name(TableFormat format) {
 }
 
 TableFormat format_from_path(const std::string& path) {
+  if (path == "-") throw UsageError("reading standard input: pass --format (csv, tsv, jsonl or txt)");
   const size_t dot = path.rfind('.');
   const size_t slash = path.rfind('/');
   const std::string ext =

@@ -183,6 +183,20 @@ TEST_CASE("csv: errors carry file, line and character column", "[io]") {
   }
 }
 
+TEST_CASE("csv: reading goes on after a ragged row or invalid UTF-8", "[io]") {
+  auto reader = open_csv("a,b\n1,2,3\nok,\xFF\n\"x\ny\",z\n");
+  CsvRecord rec;
+  CHECK(error_of([&] { reader.next(rec); }) == "data.csv:2:5: expected 2 fields as in the header, found 3 (quote fields that contain ',')");
+  CHECK(error_of([&] { reader.next(rec); }) ==
+        "data.csv:3:4: invalid UTF-8 byte 0xff: the input must be UTF-8 encoded (convert it first, e.g. iconv -f "
+        "latin1 -t utf-8)");
+  REQUIRE(reader.next(rec));
+  CHECK(rec.fields == std::vector<std::string>{"x\ny", "z"});
+  CHECK(rec.line == 4);
+  CHECK(rec.number == 3);
+  CHECK_FALSE(reader.next(rec));
+}
+
 TEST_CASE("csv: ragged rows can be left to the caller", "[io]") {
   CsvOptions opts;
   opts.allow_ragged = true;

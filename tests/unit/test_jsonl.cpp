@@ -104,6 +104,12 @@ TEST_CASE("text lines: CRLF stripped, BOM skipped, UTF-8 validated", "[io]") {
   CHECK(read_lines("a\n \n" + long_line + "\r\n\n", skip, &numbers) == std::vector<std::string>{"a", long_line});
   CHECK(numbers == std::vector<int64_t>{1, 3});
   CHECK(read_lines("").empty());
+  LineReader reader(InputSource::from_string("data.txt", "\xFF\nok\n"));
+  std::string line;
+  CHECK_THROWS_AS(reader.next(line), nlpc::InputError);
+  REQUIRE(reader.next(line));  // the bad line was consumed: callers may skip it
+  CHECK(line == "ok");
+  CHECK(reader.line_number() == 2);
   CHECK(error_of([] { read_lines("fine\n\xE2\x82\xAC \xFF\n"); }) ==
         "data.txt:2:3: invalid UTF-8 byte 0xff: the input must be UTF-8 encoded (convert it first, e.g. iconv -f "
         "latin1 -t utf-8)");

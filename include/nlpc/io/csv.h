@@ -14,7 +14,9 @@
 //    record is returned and the caller decides (record.size(), CsvReader::ragged_error()).
 //  - Memory is bounded by the buffer (1 MiB) plus the largest record.
 //  - Errors are InputError("file", line, column, what) with 1-based physical line and 1-based
-//    column counted in UTF-8 characters.
+//    column counted in UTF-8 characters. After a ragged-row or invalid-UTF-8 error the reader is
+//    positioned after the bad record, so a caller may catch the error and go on (--on-error skip);
+//    after a quoting error (unterminated quote, text after a closing quote, bare CR) it is not.
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -63,8 +65,8 @@ class CsvReader {
   // Reads the next record into `record` (its strings are reused). Returns false at end of input.
   bool next(CsvRecord& record);
 
-  // Location (line, column) of field `field` of the record last returned by next(); the column is
-  // 0 when the record has fewer fields. Valid until the next call to next().
+  // Location (line, column) of field `field` of the record last returned by next(); for a field
+  // past the end of the record, where it was expected. Valid until the next call to next().
   std::pair<int64_t, int64_t> field_location(size_t field) const;
   // An InputError pointing at field `field` of the last record.
   InputError error_at(size_t field, const std::string& what) const;
@@ -98,6 +100,7 @@ class CsvReader {
   std::vector<size_t> field_offsets_;  // byte offset of each field of the last record in raw_
   size_t parsed_newlines_ = 0;
   int64_t header_line_ = 1;
+  bool in_header_ = true;
 };
 
 struct CsvWriterOptions {
