@@ -192,25 +192,34 @@ void WordPieceTokenizer::word_pieces(std::string_view word, uint32_t, uint32_t, 
   }
 }
 
+// The WordPiece decoder ("##" pieces glued, others space-separated), then transformers'
+// clean_up_tokenization over the whole string (clean_up_tokenization_spaces, on for BERT).
 std::string WordPieceTokenizer::decode_ids(const std::vector<int32_t>& ids) const {
   static const std::pair<const char*, const char*> kCleanup[] = {
       {" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"}, {" n't", "n't"},
-      {" 'm", "'m"}, {" do not", " don't"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
+      {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
   std::string out;
   for (size_t i = 0; i < ids.size(); ++i) {
-    std::string tok = id_to_token_[static_cast<size_t>(ids[i])];
-    if (i != 0) {
-      if (!prefix_.empty() && tok.compare(0, prefix_.size(), prefix_) == 0) tok.erase(0, prefix_.size());
-      else tok.insert(0, " ");
+    const std::string& tok = id_to_token_[static_cast<size_t>(ids[i])];
+    if (i != 0 && !prefix_.empty() && tok.compare(0, prefix_.size(), prefix_) == 0) {
+      out.append(tok, prefix_.size(), std::string::npos);
+    } else {
+      if (i != 0) out += ' ';
+      out += tok;
     }
-    if (cleanup_) {
-      for (const auto& [from, to] : kCleanup) {
-        std::string f(from);
-        for (size_t p = tok.find(f); p != std::string::npos; p = tok.find(f, p + std::string(to).size()))
-          tok.replace(p, f.size(), to);
+  }
+  if (cleanup_) {
+    for (const auto& [from, to] : kCleanup) {
+      std::string f(from), t(to), r;
+      size_t p = 0;
+      for (size_t q = out.find(f); q != std::string::npos; q = out.find(f, p)) {
+        r.append(out, p, q - p);
+        r += t;
+        p = q + f.size();
       }
+      r.append(out, p, std::string::npos);
+      out.swap(r);
     }
-    out += tok;
   }
   return out;
 }
