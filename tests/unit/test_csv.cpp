@@ -1,6 +1,7 @@
 // CSV reader/writer and UTF-8 validation. Every error test asserts the exact message, which
 // carries file:line:column (1-based, column in characters).
 #include <catch2/catch.hpp>
+#include <unistd.h>
 
 #include <filesystem>
 #include <functional>
@@ -317,4 +318,50 @@ TEST_CASE("utf8: validation and character columns", "[io]") {
   CHECK(nlpc::io::utf8_column("\xC3\xA9t\xC3\xA9!", 5) == 4);
   CHECK(nlpc::io::utf8_column("abc", 0) == 1);
   CHECK(nlpc::io::utf8_length("\xF0\x9F\x98\x80x") == 2);
+}
+
+TEST_CASE("csv writer: streaming output is flushed every N rows", "[io]") {
+  nlpc::test::TempDir dir;
+  const std::string path = dir.file("stream.csv");
+  nlpc::io::CsvWriterOptions opts;
+  opts.flush_every_rows = 2;
+  opts.flush_every_seconds = 1e9;
+  nlpc::io::CsvWriter w(path, opts);
+  const std::string tmp = path + ".tmp-" + std::to_string(getpid());
+  w.write_row({"a"});
+  w.write_row({"1"});
+  CHECK(nlpc::test::read_file(tmp) == "a\n1\n");
+  w.write_row({"2"});
+  CHECK(nlpc::test::read_file(tmp) == "a\n1\n");  // buffered until the next flush
+  w.write_row({"3"});
+  CHECK(nlpc::test::read_file(tmp) == "a\n1\n2\n3\n");
+  w.commit();
+  CHECK(nlpc::test::read_file(path) == "a\n1\n2\n3\n");
+  CHECK_FALSE(std::filesystem::exists(tmp));
+}
+
+TEST_CASE("csv: reads standard input as \"-\"", "[io]") {
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  const std::string text = "text,label\n\"a\nb\",x\n";
+  REQUIRE(write(fds[1], text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+  close(fds[1]);
+  const int saved = dup(STDIN_FILENO);
+  dup2(fds[0], STDIN_FILENO);
+  close(fds[0]);
+  Rows rows;
+  std::string name;
+  try {
+    CsvReader reader("-");
+    name = reader.name();
+    rows = read_all(reader);
+  } catch (...) {
+    dup2(saved, STDIN_FILENO);
+    close(saved);
+    throw;
+  }
+  dup2(saved, STDIN_FILENO);
+  close(saved);
+  CHECK(name == "<stdin>");
+  CHECK(rows == Rows{{"a\nb", "x"}});
 }
