@@ -21,12 +21,45 @@
 
 namespace {
 
-const std::vector<std::string> kWords = {
-    "the", "package", "provides", "a", "library", "for", "fast", "parsing", "of", "data,", "with",
-    "\"quoted\"", "words", "caf\xC3\xA9", "na\xC3\xAFve", "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E",
-    "\xF0\x9F\x98\x80", "r\xC3\xA9sum\xC3\xA9", "and", "tools;", "it", "is", "used", "by", "many",
-    "programs.", "This", "(optional)", "module", "supports", "UTF-8", "text:", "\xD0\xBF\xD1\x80\xD0\xB8",
-    "\xD0\xB2\xD0\xB5\xD1\x82", "50%", "\xE2\x82\xAC" "5", "x86_64", "C++17"};
+const std::vector<std::string> kWords = {"the",
+                                         "package",
+                                         "provides",
+                                         "a",
+                                         "library",
+                                         "for",
+                                         "fast",
+                                         "parsing",
+                                         "of",
+                                         "data,",
+                                         "with",
+                                         "\"quoted\"",
+                                         "words",
+                                         "caf\xC3\xA9",
+                                         "na\xC3\xAFve",
+                                         "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E",
+                                         "\xF0\x9F\x98\x80",
+                                         "r\xC3\xA9sum\xC3\xA9",
+                                         "and",
+                                         "tools;",
+                                         "it",
+                                         "is",
+                                         "used",
+                                         "by",
+                                         "many",
+                                         "programs.",
+                                         "This",
+                                         "(optional)",
+                                         "module",
+                                         "supports",
+                                         "UTF-8",
+                                         "text:",
+                                         "\xD0\xBF\xD1\x80\xD0\xB8",
+                                         "\xD0\xB2\xD0\xB5\xD1\x82",
+                                         "50%",
+                                         "\xE2\x82\xAC"
+                                         "5",
+                                         "x86_64",
+                                         "C++17"};
 const std::vector<std::string> kLabels = {"admin", "devel", "libs", "net", "text", "utils", "web", "python"};
 
 std::string make_text(std::mt19937_64& rng) {
@@ -79,10 +112,11 @@ double g_cpu0 = 0;
 
 void report(const char* what, int64_t records, int64_t bytes, double seconds, int64_t rss_before) {
   const double cpu = cpu_seconds() - g_cpu0;
-  std::printf("%s: records %lld  MB %.1f  wall_s %.2f  cpu_s %.2f  MB/s(wall) %.1f  MB/s(cpu) %.1f  "
-              "rss_before_MB %.1f  peak_rss_MB %.1f\n",
-              what, static_cast<long long>(records), bytes / 1e6, seconds, cpu, bytes / 1e6 / seconds,
-              bytes / 1e6 / cpu, rss_before / 1e6, nlpc::peak_rss_bytes() / 1e6);
+  std::printf(
+      "%s: records %lld  MB %.1f  wall_s %.2f  cpu_s %.2f  MB/s(wall) %.1f  MB/s(cpu) %.1f  "
+      "rss_before_MB %.1f  peak_rss_MB %.1f\n",
+      what, static_cast<long long>(records), bytes / 1e6, seconds, cpu, bytes / 1e6 / seconds,
+      bytes / 1e6 / cpu, rss_before / 1e6, nlpc::peak_rss_bytes() / 1e6);
 }
 
 int read_csv(const std::string& path, const std::string& column) {

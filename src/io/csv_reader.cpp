@@ -39,8 +39,7 @@ char parse_delimiter(const std::string& text) {
   return text[0];
 }
 
-CsvReader::CsvReader(const std::string& path, CsvOptions options)
-    : CsvReader(InputSource(path), options) {}
+CsvReader::CsvReader(const std::string& path, CsvOptions options) : CsvReader(InputSource(path), options) {}
 
 CsvReader::CsvReader(InputSource source, CsvOptions options)
     : options_(options), buf_(std::move(source), options.buffer_size) {
@@ -124,9 +123,10 @@ void CsvReader::finish_record(const char* s, size_t consumed, CsvRecord& record)
   if (bad != consumed) {
     if (!in_header_) ++records_;
     const auto [line, col] = locate(s, bad);
-    throw InputError(name(), line, col,
-                     describe_invalid_utf8(s, consumed, bad) +
-                         ": the input must be UTF-8 encoded (convert it first, e.g. iconv -f latin1 -t utf-8)");
+    throw InputError(
+        name(), line, col,
+        describe_invalid_utf8(s, consumed, bad) +
+            ": the input must be UTF-8 encoded (convert it first, e.g. iconv -f latin1 -t utf-8)");
   }
 }
 
@@ -135,13 +135,11 @@ void CsvReader::finish_record(const char* s, size_t consumed, CsvRecord& record)
 CsvReader::Parse CsvReader::parse(const char* s, size_t n, CsvRecord& rec, size_t& consumed) {
   const bool eof = buf_.eof();
   if (n == 0) return eof ? Parse::kEnd : Parse::kNeedMore;
-  if (s[0] == '\n' || s[0] == '\r') {
-    if (s[0] == '\n') return consumed = 1, Parse::kBlank;
-    if (n < 2 && !eof) return Parse::kNeedMore;
-    if (n < 2) return consumed = 1, Parse::kBlank;
+  if (s[0] == '\n') return consumed = 1, Parse::kBlank;
+  if (s[0] == '\r') {
+    if (n < 2) return eof ? (consumed = 1, Parse::kBlank) : Parse::kNeedMore;
     if (s[1] == '\n') return consumed = 2, Parse::kBlank;
   }
-  const char delim = options_.delimiter;
   size_t nf = 0;
   size_t i = 0;
   parsed_newlines_ = 0;
@@ -151,26 +149,7 @@ CsvReader::Parse CsvReader::parse(const char* s, size_t n, CsvRecord& rec, size_
     std::string& f = rec.fields[nf++];
     field_offsets_.push_back(i);
     if (options_.quoting && i < n && s[i] == kQuote) {
-      const size_t open = i++;
-      f.clear();
-      for (;;) {
-        const auto* q = static_cast<const char*>(std::memchr(s + i, kQuote, n - i));
-        if (q == nullptr) {
-          if (!eof) return Parse::kNeedMore;
-          fail_at(s, open, "unterminated quoted field: the quote opened here is not closed before the end of the file");
-        }
-        const size_t j = static_cast<size_t>(q - s);
-        f.append(s + i, j - i);
-        parsed_newlines_ += static_cast<size_t>(std::count(s + i, s + j, '\n'));
-        i = j + 1;
-        if (i == n && !eof) return Parse::kNeedMore;
-        if (i < n && s[i] == kQuote) {
-          f.push_back(kQuote);
-          ++i;
-          continue;
-        }
-        break;
-      }
+      if (!parse_quoted(s, n, i, f, eof)) return Parse::kNeedMore;
     } else {
       size_t j = i;
       while (j < n && !special_[static_cast<unsigned char>(s[j])]) ++j;
@@ -178,41 +157,74 @@ CsvReader::Parse CsvReader::parse(const char* s, size_t n, CsvRecord& rec, size_
       f.assign(s + i, j - i);
       i = j;
     }
-    // i is just past the field: delimiter, end of line or end of input.
-    if (i == n) {
-      consumed = n;
-      break;
-    }
-    const char c = s[i];
-    if (c == delim) {
-      ++i;
-      continue;
-    }
-    if (c == '\n') {
-      consumed = i + 1;
-      ++parsed_newlines_;
-      break;
-    }
-    if (c == '\r') {
-      if (i + 1 == n && !eof) return Parse::kNeedMore;
-      if (i + 1 == n) {
-        consumed = n;
-        break;
-      }
-      if (s[i + 1] == '\n') {
-        consumed = i + 2;
-        ++parsed_newlines_;
-        break;
-      }
-      fail_at(s, i, "carriage return (CR) not followed by a line feed: lines must end with LF or CRLF "
-                    "(quote fields that contain a CR)");
-    }
-    fail_at(s, i, "unexpected " + describe_char(s + i, n - i) +
-                      " after the closing quote of a quoted field: expected " + describe_delimiter(delim) +
-                      " or the end of the line (write a quote inside a quoted field as \"\")");
+    const After after = after_field(s, n, i, consumed, eof);
+    if (after == After::kNeedMore) return Parse::kNeedMore;
+    if (after == After::kEndOfRecord) break;
   }
   rec.fields.resize(nf);
   return Parse::kRecord;
+}
+
+// Reads the quoted field opening at s[i] into f, undoubling quotes; i ends just past the closing
+// quote. Returns false when the buffer ends first (and the input has not).
+bool CsvReader::parse_quoted(const char* s, size_t n, size_t& i, std::string& f, bool eof) {
+  const size_t open = i++;
+  f.clear();
+  for (;;) {
+    const auto* q = static_cast<const char*>(std::memchr(s + i, kQuote, n - i));
+    if (q == nullptr) {
+      if (!eof) return false;
+      fail_at(s, open,
+              "unterminated quoted field: the quote opened here is not closed before the end of the file");
+    }
+    const size_t j = static_cast<size_t>(q - s);
+    f.append(s + i, j - i);
+    parsed_newlines_ += static_cast<size_t>(std::count(s + i, s + j, '\n'));
+    i = j + 1;
+    if (i == n && !eof) return false;
+    if (i == n || s[i] != kQuote) return true;
+    f.push_back(kQuote);  // "" inside quotes
+    ++i;
+  }
+}
+
+// Looks at s[i], just past a field: a delimiter (i moves past it), the end of the line or of the
+// input (sets consumed), or something that is an error there.
+CsvReader::After CsvReader::after_field(const char* s, size_t n, size_t& i, size_t& consumed, bool eof) {
+  if (i == n) {
+    consumed = n;  // end of input (parse() asked for more bytes otherwise)
+    return After::kEndOfRecord;
+  }
+  const char c = s[i];
+  if (c == options_.delimiter) {
+    ++i;
+    return After::kNextField;
+  }
+  if (c == '\n') {
+    consumed = i + 1;
+    ++parsed_newlines_;
+    return After::kEndOfRecord;
+  }
+  if (c == '\r') {
+    if (i + 1 == n) {
+      if (!eof) return After::kNeedMore;
+      consumed = n;
+      return After::kEndOfRecord;
+    }
+    if (s[i + 1] == '\n') {
+      consumed = i + 2;
+      ++parsed_newlines_;
+      return After::kEndOfRecord;
+    }
+    fail_at(s, i,
+            "carriage return (CR) not followed by a line feed: lines must end with LF or CRLF "
+            "(quote fields that contain a CR)");
+  }
+  fail_at(s, i,
+          "unexpected " + describe_char(s + i, n - i) +
+              " after the closing quote of a quoted field: expected " +
+              describe_delimiter(options_.delimiter) +
+              " or the end of the line (write a quote inside a quoted field as \"\")");
 }
 
 std::pair<int64_t, int64_t> CsvReader::locate(const char* record_start, size_t offset) const {
@@ -253,7 +265,8 @@ InputError CsvReader::ragged_error() const {
   const std::string what = "expected " + std::to_string(want) + " field" + (want == 1 ? "" : "s") +
                            " as in the header, found " + std::to_string(last_size_);
   if (last_size_ > want) {
-    return error_at(want, what + " (quote fields that contain " + describe_delimiter(options_.delimiter) + ")");
+    return error_at(want,
+                    what + " (quote fields that contain " + describe_delimiter(options_.delimiter) + ")");
   }
   return error_at(last_size_, what);
 }

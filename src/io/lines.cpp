@@ -48,8 +48,9 @@ bool LineReader::next(std::string_view& line) {
     const size_t bad = validate_utf8(s, len);
     buf_.consume(take);  // before throwing: a caller may catch the error and read on
     if (bad != len) {
-      throw error_at_byte(bad, describe_invalid_utf8(s, len, bad) +
-                                   ": the input must be UTF-8 encoded (convert it first, e.g. iconv -f latin1 -t utf-8)");
+      throw error_at_byte(
+          bad, describe_invalid_utf8(s, len, bad) +
+                   ": the input must be UTF-8 encoded (convert it first, e.g. iconv -f latin1 -t utf-8)");
     }
     if (options_.skip_blank && is_blank(last_)) continue;
     line = last_;

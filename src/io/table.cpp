@@ -14,13 +14,18 @@ namespace nlpc::io {
 namespace {
 
 std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
 const char* json_type(const nlohmann::ordered_json& v) {
-  return v.is_array() ? "an array" : v.is_string() ? "a string" : v.is_number() ? "a number"
-                                   : v.is_boolean() ? "a boolean" : v.is_null() ? "null" : "a value";
+  return v.is_array()     ? "an array"
+         : v.is_string()  ? "a string"
+         : v.is_number()  ? "a number"
+         : v.is_boolean() ? "a boolean"
+         : v.is_null()    ? "null"
+                          : "a value";
 }
 
 void json_to_field(const nlohmann::ordered_json& v, std::string& out) {
@@ -47,11 +52,16 @@ TableFormat parse_table_format(const std::string& name) {
 
 const char* table_format_name(TableFormat format) {
   switch (format) {
-    case TableFormat::kAuto: return "auto";
-    case TableFormat::kCsv: return "csv";
-    case TableFormat::kTsv: return "tsv";
-    case TableFormat::kJsonl: return "jsonl";
-    case TableFormat::kText: return "txt";
+    case TableFormat::kAuto:
+      return "auto";
+    case TableFormat::kCsv:
+      return "csv";
+    case TableFormat::kTsv:
+      return "tsv";
+    case TableFormat::kJsonl:
+      return "jsonl";
+    case TableFormat::kText:
+      return "txt";
   }
   return "?";
 }
@@ -60,8 +70,9 @@ TableFormat format_from_path(const std::string& path) {
   if (path == "-") throw UsageError("reading standard input: pass --format (csv, tsv, jsonl or txt)");
   const size_t dot = path.rfind('.');
   const size_t slash = path.rfind('/');
-  const std::string ext =
-      dot == std::string::npos || (slash != std::string::npos && dot < slash) ? "" : lower(path.substr(dot + 1));
+  const std::string ext = dot == std::string::npos || (slash != std::string::npos && dot < slash)
+                              ? ""
+                              : lower(path.substr(dot + 1));
   if (ext == "csv") return TableFormat::kCsv;
   if (ext == "tsv" || ext == "tab") return TableFormat::kTsv;
   if (ext == "jsonl" || ext == "json" || ext == "ndjson") return TableFormat::kJsonl;
@@ -109,8 +120,9 @@ struct TableReader::Impl {
       throw InputError(jsonl->name(), 0, 0, "the file is empty: expected one JSON object per line");
     }
     if (pending.is_array()) {
-      throw jsonl->error("expected one JSON object per line, found an array (a JSON array file cannot be "
-                         "streamed: convert it to JSON Lines first, e.g. jq -c '.[]' in.json > out.jsonl)");
+      throw jsonl->error(
+          "expected one JSON object per line, found an array (a JSON array file cannot be "
+          "streamed: convert it to JSON Lines first, e.g. jq -c '.[]' in.json > out.jsonl)");
     }
     check_object(pending);
     has_pending = true;
@@ -141,7 +153,8 @@ struct TableReader::Impl {
     for (const auto& item : value.items()) {
       auto it = key_index.find(item.key());
       if (it == key_index.end()) {
-        throw jsonl->error("unexpected key \"" + item.key() + "\": every object must have the keys of the first one (line " +
+        throw jsonl->error("unexpected key \"" + item.key() +
+                           "\": every object must have the keys of the first one (line " +
                            std::to_string(first_line) + "): " + quoted_columns());
       }
       json_to_field(item.value(), rec.fields[it->second]);
@@ -150,7 +163,8 @@ struct TableReader::Impl {
     for (size_t i = 0; i < columns.size(); ++i) {
       if (seen[i]) continue;
       if (!options.allow_ragged) {
-        throw jsonl->error("missing key \"" + columns[i] + "\": every object must have the keys of the first one (line " +
+        throw jsonl->error("missing key \"" + columns[i] +
+                           "\": every object must have the keys of the first one (line " +
                            std::to_string(first_line) + "): " + quoted_columns());
       }
       rec.fields[i].clear();
@@ -239,9 +253,11 @@ LabelledData read_labelled(const std::string& path, const std::string& text_colu
   TableRecord rec;
   while (reader.next(rec)) {
     if ((rec.number & 4095) == 0) check_interrupted();
-    if (ti >= rec.size() || li >= rec.size()) throw reader.error_at(rec.size(), "row too short for the selected columns");
+    if (ti >= rec.size() || li >= rec.size())
+      throw reader.error_at(rec.size(), "row too short for the selected columns");
     if (rec[li].empty()) {
-      throw reader.error_at(li, "empty label in column \"" + label_column + "\": every example needs a label");
+      throw reader.error_at(li,
+                            "empty label in column \"" + label_column + "\": every example needs a label");
     }
     data.texts.push_back(rec[ti]);
     data.labels.push_back(rec[li]);

@@ -1,7 +1,8 @@
 #include "nlpc/io/utf8.h"
 
-#include <algorithm>
 #include <cstring>
+
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "validate_utf8 assumes little-endian words");
 
 namespace nlpc::io {
 namespace {
@@ -35,38 +36,35 @@ size_t validate_utf8(const char* data, size_t n) {
   const auto* p = reinterpret_cast<const unsigned char*>(data);
   size_t i = 0;
   while (i < n) {
-    // ASCII fast path: 16 then 8 bytes per step while no high bit is set.
-    while (i + 16 <= n) {
-      uint64_t a, b;
-      std::memcpy(&a, p + i, 8);
-      std::memcpy(&b, p + i + 8, 8);
-      if (((a | b) & kHighBits) != 0) break;
-      i += 16;
-    }
-    while (i + 8 <= n) {
+    if (i + 8 <= n) {
+      // ASCII fast path: 8 bytes per step; otherwise jump straight to the first non-ASCII byte.
       uint64_t w;
       std::memcpy(&w, p + i, 8);
-      if ((w & kHighBits) != 0) break;
-      i += 8;
-    }
-    // Byte by byte until the next ASCII-only word; the common multi-byte forms are checked inline.
-    const size_t stop = std::min(n, i + 16);
-    while (i < stop) {
-      const unsigned char c = p[i];
-      if (c < 0x80) {
-        ++i;
-      } else if (c >= 0xC2 && c <= 0xDF && i + 1 < n && (p[i + 1] & 0xC0) == 0x80) {
-        i += 2;
-      } else if ((c & 0xF0) == 0xE0 && i + 2 < n && (p[i + 1] & 0xC0) == 0x80 && (p[i + 2] & 0xC0) == 0x80) {
-        const unsigned cp = ((c & 0x0Fu) << 12) | ((p[i + 1] & 0x3Fu) << 6) | (p[i + 2] & 0x3Fu);
-        if (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF)) return i;  // overlong or surrogate
-        i += 3;
-      } else {
-        const size_t len = valid_sequence_length(p + i, n - i);
-        if (len == 0) return i;
-        i += len;
+      const uint64_t high = w & kHighBits;
+      if (high == 0) {
+        i += 8;
+        continue;
       }
+      i += static_cast<size_t>(__builtin_ctzll(high)) >> 3;  // little-endian: lowest set byte first
+    } else if (p[i] < 0x80) {
+      ++i;
+      continue;
     }
+    // The common 2- and 3-byte forms inline, everything else through the full range check.
+    const unsigned char c = p[i];
+    if (c >= 0xC2 && c <= 0xDF && i + 1 < n && (p[i + 1] & 0xC0) == 0x80) {
+      i += 2;
+      continue;
+    }
+    if ((c & 0xF0) == 0xE0 && i + 2 < n && (p[i + 1] & 0xC0) == 0x80 && (p[i + 2] & 0xC0) == 0x80) {
+      const unsigned cp = ((c & 0x0Fu) << 12) | ((p[i + 1] & 0x3Fu) << 6) | (p[i + 2] & 0x3Fu);
+      if (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF)) return i;  // overlong or surrogate
+      i += 3;
+      continue;
+    }
+    const size_t len = valid_sequence_length(p + i, n - i);
+    if (len == 0) return i;
+    i += len;
   }
   return n;
 }

@@ -23,7 +23,8 @@ std::string error_of(const std::function<void()>& f) {
   return "no error";
 }
 
-std::vector<nlohmann::ordered_json> read_jsonl(const std::string& text, std::vector<int64_t>* lines = nullptr) {
+std::vector<nlohmann::ordered_json> read_jsonl(const std::string& text,
+                                               std::vector<int64_t>* lines = nullptr) {
   JsonlReader reader(InputSource::from_string("data.jsonl", text));
   std::vector<nlohmann::ordered_json> out;
   nlohmann::ordered_json v;
@@ -59,15 +60,20 @@ TEST_CASE("jsonl: objects keep key order, blank lines are skipped", "[io]") {
 
 TEST_CASE("jsonl: errors carry line and character column", "[io]") {
   CHECK(error_of([] { read_jsonl("{\"a\":1}\n\n{\"a\":2,}\n"); }) ==
-        "data.jsonl:3:8: invalid JSON: syntax error while parsing object key - unexpected '}'; expected string literal");
+        "data.jsonl:3:8: invalid JSON: syntax error while parsing object key - unexpected '}'; expected "
+        "string literal");
   // The column counts characters, not bytes: "é" is two bytes.
   CHECK(error_of([] { read_jsonl("{\"t\":\"\xC3\xA9\xC3\xA9\" x}\n"); }) ==
-        "data.jsonl:1:11: invalid JSON: syntax error while parsing object - invalid literal; last read: '\"\xC3\xA9\xC3\xA9\" x'; expected '}'");
-  CHECK(error_of([] { read_jsonl("{\n  \"a\": 1\n}\n"); }) ==
-        "data.jsonl:1:2: invalid JSON: syntax error while parsing object key - unexpected end of input; expected "
-        "string literal (each line must hold one complete JSON value; pretty-printed JSON is not JSON Lines)");
+        "data.jsonl:1:11: invalid JSON: syntax error while parsing object - invalid literal; last read: "
+        "'\"\xC3\xA9\xC3\xA9\" x'; expected '}'");
+  CHECK(
+      error_of([] { read_jsonl("{\n  \"a\": 1\n}\n"); }) ==
+      "data.jsonl:1:2: invalid JSON: syntax error while parsing object key - unexpected end of input; "
+      "expected "
+      "string literal (each line must hold one complete JSON value; pretty-printed JSON is not JSON Lines)");
   CHECK(error_of([] { read_jsonl("{\"a\":\"caf\xE9\"}\n"); }) ==
-        "data.jsonl:1:10: invalid UTF-8 byte 0xe9: the input must be UTF-8 encoded (convert it first, e.g. iconv "
+        "data.jsonl:1:10: invalid UTF-8 byte 0xe9: the input must be UTF-8 encoded (convert it first, e.g. "
+        "iconv "
         "-f latin1 -t utf-8)");
 }
 
@@ -101,7 +107,8 @@ TEST_CASE("text lines: CRLF stripped, BOM skipped, UTF-8 validated", "[io]") {
   skip.buffer_size = 16;
   numbers.clear();
   const std::string long_line(100, 'y');
-  CHECK(read_lines("a\n \n" + long_line + "\r\n\n", skip, &numbers) == std::vector<std::string>{"a", long_line});
+  CHECK(read_lines("a\n \n" + long_line + "\r\n\n", skip, &numbers) ==
+        std::vector<std::string>{"a", long_line});
   CHECK(numbers == std::vector<int64_t>{1, 3});
   CHECK(read_lines("").empty());
   LineReader reader(InputSource::from_string("data.txt", "\xFF\nok\n"));
@@ -111,6 +118,7 @@ TEST_CASE("text lines: CRLF stripped, BOM skipped, UTF-8 validated", "[io]") {
   CHECK(line == "ok");
   CHECK(reader.line_number() == 2);
   CHECK(error_of([] { read_lines("fine\n\xE2\x82\xAC \xFF\n"); }) ==
-        "data.txt:2:3: invalid UTF-8 byte 0xff: the input must be UTF-8 encoded (convert it first, e.g. iconv -f "
+        "data.txt:2:3: invalid UTF-8 byte 0xff: the input must be UTF-8 encoded (convert it first, e.g. "
+        "iconv -f "
         "latin1 -t utf-8)");
 }

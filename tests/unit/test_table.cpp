@@ -41,7 +41,8 @@ TEST_CASE("table: formats from the extension", "[io]") {
   CHECK(nlpc::io::format_from_path("b.jsonl") == TableFormat::kJsonl);
   CHECK(nlpc::io::format_from_path("b.txt") == TableFormat::kText);
   CHECK(error_of([] { nlpc::io::format_from_path("dir.v1/data"); }) ==
-        "cannot tell the format of 'dir.v1/data' from its extension: name it .csv, .tsv, .jsonl or .txt, or pass --format");
+        "cannot tell the format of 'dir.v1/data' from its extension: name it .csv, .tsv, .jsonl or .txt, or "
+        "pass --format");
   CHECK(nlpc::io::parse_table_format("TSV") == TableFormat::kTsv);
   CHECK_THROWS_AS(nlpc::io::parse_table_format("xml"), nlpc::UsageError);
 }
@@ -69,9 +70,11 @@ TEST_CASE("table: csv, tsv, jsonl and text records", "[io]") {
     CHECK(r.format() == TableFormat::kJsonl);
     CHECK(r.columns() == std::vector<std::string>{"text", "label", "ok", "meta", "n"});
     std::vector<int64_t> lines;
-    CHECK(read_all(r, &lines) == Rows{{"hi", "3", "true", "{\"a\":[1]}", ""}, {"yo", "neg", "false", "1.5", "z"}});
+    CHECK(read_all(r, &lines) ==
+          Rows{{"hi", "3", "true", "{\"a\":[1]}", ""}, {"yo", "neg", "false", "1.5", "z"}});
     CHECK(lines == std::vector<int64_t>{1, 3});
-    CHECK(std::string(r.error_at(1, "unknown label").what()) == dir.file("d.jsonl") + ":3: key \"label\": unknown label");
+    CHECK(std::string(r.error_at(1, "unknown label").what()) ==
+          dir.file("d.jsonl") + ":3: key \"label\": unknown label");
   }
   SECTION("text: one column, blank lines kept") {
     nlpc::test::write_file(dir.file("d.txt"), "first\r\n\nthird\n");
@@ -100,14 +103,21 @@ TEST_CASE("table: jsonl key errors", "[io]") {
     return read_all(r);
   };
   CHECK(error_of([&] { read("{\"text\":\"a\",\"label\":\"x\"}\n{\"text\":\"b\",\"lable\":\"y\"}\n"); }) ==
-        path + ":2: unexpected key \"lable\": every object must have the keys of the first one (line 1): \"text\", \"label\"");
+        path +
+            ":2: unexpected key \"lable\": every object must have the keys of the first one (line 1): "
+            "\"text\", \"label\"");
   CHECK(error_of([&] { read("{\"text\":\"a\",\"label\":\"x\"}\n{\"text\":\"b\"}\n"); }) ==
-        path + ":2: missing key \"label\": every object must have the keys of the first one (line 1): \"text\", \"label\"");
+        path +
+            ":2: missing key \"label\": every object must have the keys of the first one (line 1): \"text\", "
+            "\"label\"");
   CHECK(read("{\"text\":\"a\",\"label\":\"x\"}\n{\"text\":\"b\"}\n", true) == Rows{{"a", "x"}, {"b", ""}});
   CHECK(error_of([&] { read("[{\"text\":\"a\"}]\n"); }) ==
-        path + ":1: expected one JSON object per line, found an array (a JSON array file cannot be streamed: convert "
-               "it to JSON Lines first, e.g. jq -c '.[]' in.json > out.jsonl)");
-  CHECK(error_of([&] { read("{\"a\":1}\n\"str\"\n"); }) == path + ":2: expected a JSON object, found a string");
+        path +
+            ":1: expected one JSON object per line, found an array (a JSON array file cannot be streamed: "
+            "convert "
+            "it to JSON Lines first, e.g. jq -c '.[]' in.json > out.jsonl)");
+  CHECK(error_of([&] { read("{\"a\":1}\n\"str\"\n"); }) ==
+        path + ":2: expected a JSON object, found a string");
   CHECK(error_of([&] { read("\n\n"); }) == path + ": the file is empty: expected one JSON object per line");
 }
 
@@ -125,7 +135,8 @@ TEST_CASE("read_labelled: pairs and clear errors", "[io]") {
   const std::string jsonl = dir.file("train.jsonl");
   nlpc::test::write_file(jsonl, "{\"text\":\"a\",\"label\":\"x\"}\n");
   CHECK(error_of([&] { nlpc::io::read_labelled(jsonl, "text", "labels"); }) ==
-        jsonl + ":1: no column named \"labels\"; the columns are \"text\", \"label\" (did you mean \"label\"?)");
+        jsonl +
+            ":1: no column named \"labels\"; the columns are \"text\", \"label\" (did you mean \"label\"?)");
 
   const std::string header_only = dir.file("empty.csv");
   nlpc::test::write_file(header_only, "text,label\n");

@@ -82,7 +82,10 @@ class CsvReader {
   enum class Parse { kRecord, kBlank, kNeedMore, kEnd };
   void read_header();
   bool read_record(CsvRecord& record);
+  enum class After { kNextField, kEndOfRecord, kNeedMore };
   Parse parse(const char* s, size_t n, CsvRecord& record, size_t& consumed);
+  bool parse_quoted(const char* s, size_t n, size_t& i, std::string& field, bool eof);
+  After after_field(const char* s, size_t n, size_t& i, size_t& consumed, bool eof);
   [[noreturn]] void fail_at(const char* record_start, size_t offset, const std::string& what) const;
   std::pair<int64_t, int64_t> locate(const char* record_start, size_t offset) const;
   void finish_record(const char* s, size_t consumed, CsvRecord& record);
@@ -91,9 +94,9 @@ class CsvReader {
   ChunkBuffer buf_;
   std::vector<std::string> header_;
   bool special_[256] = {};
-  int64_t line_ = 1;        // physical line of the next unparsed byte
-  int64_t records_ = 0;     // data records returned
-  int64_t record_line_ = 0;  // line where the last record started
+  int64_t line_ = 1;           // physical line of the next unparsed byte
+  int64_t records_ = 0;        // data records returned
+  int64_t record_line_ = 0;    // line where the last record started
   const char* raw_ = nullptr;  // last record's bytes (in buf_), valid until next()
   size_t raw_size_ = 0;
   size_t last_size_ = 0;
@@ -105,8 +108,8 @@ class CsvReader {
 
 struct CsvWriterOptions {
   char delimiter = ',';
-  bool quote_spaces = false;   // also quote fields with leading or trailing spaces
-  bool crlf = false;           // "\r\n" line endings (RFC 4180) instead of "\n"
+  bool quote_spaces = false;  // also quote fields with leading or trailing spaces
+  bool crlf = false;          // "\r\n" line endings (RFC 4180) instead of "\n"
   int64_t flush_every_rows = 1000;
   double flush_every_seconds = 1.0;
 };

@@ -51,7 +51,10 @@ class ChunkBuffer {
   size_t size() const { return end_ - begin_; }
   // True once the source has reported its end (no more bytes will arrive).
   bool eof() const { return eof_; }
-  void consume(size_t n) { begin_ += n; consumed_ += static_cast<int64_t>(n); }
+  void consume(size_t n) {
+    begin_ += n;
+    consumed_ += static_cast<int64_t>(n);
+  }
   // Reads more bytes after the unconsumed ones (moving them to the front, growing the buffer when
   // they fill it). Returns false when the source is exhausted and nothing was added.
   bool fill();
@@ -69,7 +72,8 @@ class ChunkBuffer {
   bool eof_ = false;
 };
 
-// Skips a UTF-8 byte-order mark at the start of the buffer (fills as needed). Returns true if one was skipped.
+// Skips a UTF-8 byte-order mark at the start of the buffer (fills as needed). Returns true if one was
+// skipped.
 bool skip_utf8_bom(ChunkBuffer& buf);
 
 }  // namespace nlpc::io
