@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -142,6 +144,17 @@ void write_experiment_meta(const fs::path& root, const std::string& id, const st
                                    {"name", yaml_string(name)}}));
 }
 
+// Writes a file of a run folder being exported. Plain writes (no per-file fsync): the run folder is
+// the unit that becomes visible, when its meta.yaml is committed atomically after everything else.
+void write_run_file(const fs::path& path, const std::string& content) {
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  bool ok = f != nullptr && std::fwrite(content.data(), 1, content.size(), f) == content.size();
+  if (f != nullptr && std::fclose(f) != 0) ok = false;
+  if (!ok) throw RuntimeError("cannot write " + path.string() + ": " + std::strerror(errno));
+}
+
 std::string json_string_or_dump(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
 std::string first_word(const std::string& s) {
@@ -186,7 +199,7 @@ void export_run(const RunRecord& r, const fs::path& root, const std::string& exp
 
   for (auto it = r.params.begin(); it != r.params.end(); ++it) {
     validate_key("param", it.key());
-    write_file_atomic(key_path(dir / "params", it.key()).string(), mlflow_param_value(it.value()));
+    write_run_file(key_path(dir / "params", it.key()), mlflow_param_value(it.value()));
   }
   std::map<std::string, std::string> metric_lines;
   for (const auto& p : r.metrics) {
@@ -195,11 +208,11 @@ void export_run(const RunRecord& r, const fs::path& root, const std::string& exp
   }
   for (const auto& [key, text] : metric_lines) {
     validate_key("metric", key);
-    write_file_atomic(key_path(dir / "metrics", key).string(), text);
+    write_run_file(key_path(dir / "metrics", key), text);
   }
   for (const auto& [key, value] : run_tags(r)) {
     validate_key("tag", key);
-    write_file_atomic(key_path(dir / "tags", key).string(), value);
+    write_run_file(key_path(dir / "tags", key), value);
   }
   const fs::path src_artifacts = fs::path(r.dir) / "artifacts";
   if (fs::is_directory(src_artifacts, ec)) {

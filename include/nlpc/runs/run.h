@@ -72,7 +72,8 @@ class Run {
   // Creates <runs_dir>/<experiment>/<run_id>/ with run.json (RUNNING), params.json, tags.json,
   // an empty metrics.jsonl and artifacts/.
   static Run start(const RunOptions& opts);
-  // Appends to an existing run folder (tests, resumed jobs). Does not change its status.
+  // Appends to an existing run folder (tests, resumed jobs). Does not change its status; a run
+  // still RUNNING is then ended by this object (end(), record() or the destructor).
   static Run open(const std::string& run_dir);
 
   Run(Run&& other) noexcept;
@@ -85,8 +86,8 @@ class Run {
 
   const std::string& id() const { return id_; }
   const std::string& dir() const { return dir_; }
-  const std::string& name() const { return info_["run_name"].get_ref<const std::string&>(); }
-  const std::string& experiment() const { return info_["experiment"].get_ref<const std::string&>(); }
+  std::string name() const { return info_.value("run_name", std::string()); }
+  std::string experiment() const { return info_.value("experiment", std::string()); }
   RunStatus status() const;
   const nlohmann::json& info() const { return info_; }
 
