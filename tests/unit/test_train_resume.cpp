@@ -176,3 +176,43 @@ TEST_CASE("resume refuses different settings or a missing state", "[train]") {
     CHECK_THAT(e.what(), !Catch::Contains("data_fingerprint"));
   }
 }
+
+TEST_CASE("resume keeps best metric, patience and best parameters from before the interruption", "[train]") {
+  auto train = nlpc::test::make_examples(64, 23);
+  const std::vector<double> script = {0.5, 0.7, 0.6, 0.65, 0.9};
+  auto run = [&](const std::string& dir, bool resume, size_t& calls, int64_t stop_at) {
+    TinyModel tm(resume ? 77 : 5);
+    TrainerOptions o;
+    o.epochs = 5;
+    o.eval_steps = 1;
+    o.metric_for_best = "f1";
+    o.early_stopping_patience = 2;
+    o.checkpoint_dir = dir;
+    o.progress = false;
+    TrainerCallbacks cb;
+    cb.evaluate = [&](TrainableModel&) { return MetricMap{{"f1", script.at(calls++)}}; };
+    cb.on_step = [&](const StepLog& s) {
+      if (s.step == stop_at) throw nlpc::InterruptedError(SIGTERM);
+    };
+    Trainer t(*tm.model, train, o, cb);
+    TrainResult r = resume ? t.resume() : t.train();
+    return std::make_pair(r, nlpc::test::flat_params(*tm.model));
+  };
+  nlpc::test::TempDir a, b;
+  size_t calls_full = 0, calls = 0;
+  auto [full, full_params] = run(a.file("ckpt"), false, calls_full, -1);
+  CHECK(full.stopped_early);
+  CHECK(full.steps == 4);
+  CHECK(full.best_step == 2);
+  CHECK_THROWS_AS(run(b.file("ckpt"), false, calls, 3), nlpc::InterruptedError);
+  CHECK(calls == 2);
+  auto [resumed, resumed_params] = run(b.file("ckpt"), true, calls, -1);
+  CHECK(calls == 4);  // the pending evaluation of update 3, then update 4's
+  CHECK(resumed.stopped_early);
+  CHECK(resumed.steps == 4);
+  CHECK(resumed.best_step == 2);
+  CHECK(resumed.best_metric == 0.7);
+  CHECK(resumed.evals.size() == 2);
+  CHECK(resumed.evals[1].patience_used == 2);
+  CHECK(torch::equal(full_params, resumed_params));  // best parameters read from best_params.bin
+}
