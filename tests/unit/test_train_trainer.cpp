@@ -285,3 +285,41 @@ TEST_CASE("predict_logits returns rows in example order", "[train]") {
     CHECK((one[0] - all[i]).abs().max().item<double>() < 1e-5);
   }
 }
+
+TEST_CASE("multi-label training with BCE and pos_weight learns the markers", "[train]") {
+  auto train = nlpc::test::make_examples(96, 10);
+  auto valid = nlpc::test::make_examples(48, 11);
+  // targets: marker of the label, plus marker 3 when the example's first token is even
+  auto to_multi = [](std::vector<Example>& ex) {
+    std::vector<std::vector<float>> all;
+    for (auto& e : ex) {
+      e.targets = {0, 0, 0};
+      e.targets[e.label] = 1;
+      if (e.ids[0] % 2 == 0 && e.ids[0] >= 10) {
+        e.ids.push_back(3);
+        e.targets[2] = 1;
+      }
+      e.label = -1;
+      all.push_back(e.targets);
+    }
+    return all;
+  };
+  auto targets = to_multi(train);
+  to_multi(valid);
+  TinyModel tm(3, 0.0);
+  TrainerOptions o = base_options();
+  o.epochs = 12;
+  o.loss.task = Task::kMultiLabel;
+  o.loss.class_weights = torch::tensor(balanced_pos_weights(targets));
+  TrainerCallbacks cb;
+  cb.evaluate = [&](TrainableModel& m) {
+    torch::Tensor logits = predict_logits(m, valid, BatchingOptions{}, torch::kCPU);  // [n, 3]
+    int64_t ok = 0;
+    for (size_t i = 0; i < valid.size(); ++i) {
+      for (int64_t k = 0; k < 3; ++k) ok += (logits[i][k].item<float>() > 0) == (valid[i].targets[k] > 0.5f);
+    }
+    return MetricMap{{"label_accuracy", static_cast<double>(ok) / (3.0 * valid.size())}};
+  };
+  TrainResult r = Trainer(*tm.model, train, o, cb).train();
+  CHECK(r.best_metric >= 0.95);
+}
