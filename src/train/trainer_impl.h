@@ -1,0 +1,76 @@
+#pragma once
+// Private state of nlpc::train::Trainer, shared by trainer.cpp (the loop) and
+// trainer_checkpoint.cpp (resume state, best parameters).
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "nlpc/train/trainer.h"
+
+namespace nlpc::train {
+
+struct Trainer::Impl {
+  Impl(TrainableModel& model, const std::vector<Example>& examples, TrainerOptions options,
+       TrainerCallbacks callbacks);
+
+  // --- configuration (fixed for the run) ---
+  TrainableModel& model;
+  const std::vector<Example>& examples;
+  TrainerOptions opts;
+  TrainerCallbacks cb;
+  Batcher batcher;
+  std::vector<NamedParameter> params;  // every parameter, model order
+  std::unique_ptr<AdamW> optimizer;
+  std::unique_ptr<LrSchedule> schedule;
+  int64_t batches_per_epoch = 0;
+  int64_t updates_per_epoch = 0;
+  int64_t total_steps = 0;
+
+  // --- progress (saved in the resume state) ---
+  int64_t step = 0;           // updates done
+  DataPosition pos;           // next batch to consume (always at an update boundary)
+  bool pending_eval = false;  // an evaluation is due for `step` and not done yet
+  int64_t last_eval_step = -1;
+  bool stopped_early = false;
+  bool has_best = false;
+  double best_metric = 0;
+  int64_t best_step = 0;
+  int64_t patience_used = 0;
+  MetricMap best_metrics;
+  MetricMap last_metrics;
+  double last_loss = 0;
+  torch::Tensor rng_state;        // CPU generator at the last consistent point
+  torch::Tensor cuda_rng_state;   // idem for CUDA (undefined on CPU-only runs)
+  std::vector<torch::Tensor> best_in_memory;  // without checkpoint_dir
+
+  // --- this session ---
+  std::vector<EvalLog> evals;
+  int64_t session_samples = 0;
+  double session_seconds = 0;
+  int64_t plan_epoch = -1;
+  BatchPlan plan;
+
+  // loop (trainer.cpp)
+  TrainResult run();
+  void update();  // one optimizer update (grad_accum micro-batches)
+  void evaluate();
+  bool finished() const { return stopped_early || step >= total_steps; }
+  double epoch_progress() const;
+  const BatchPlan& plan_for(int64_t epoch);
+  TrainResult result() const;
+
+  // checkpoints (trainer_checkpoint.cpp)
+  void snapshot_rng();
+  void restore_rng();
+  nlohmann::json fingerprint() const;
+  void save_state();                 // no-op without checkpoint_dir
+  void load_state();                 // throws UsageError on mismatch
+  void save_best_params();
+  void load_best_params();
+  std::string state_path() const;
+  std::string best_path() const;
+  std::string last_saved_description() const;
+  int64_t last_saved_step = -1;
+};
+
+}  // namespace nlpc::train
