@@ -1,11 +1,42 @@
+// `nlpc eval`: flags only; the work is in src/app/eval.cpp.
 #include "commands.h"
+#include "nlpc/app/eval.h"
+#include "run_options.h"
 
 namespace nlpc::cli {
 
 void register_eval(CLI::App& app) {
+  static EvalCommandOptions o;
   auto* sub = app.add_subcommand("eval", "Score a model on labelled data: metrics, confidence intervals, errors, gates");
-  sub->allow_extras();
-  on_run(sub, not_implemented("eval"));
+  sub->add_option("-m,--model", o.model, "Model folder (artifacts/model of a run, or a Hugging Face folder)")->required();
+  sub->add_option("-d,--data", o.data, "Labelled CSV, TSV or JSONL file")->required();
+  sub->add_option("--format", o.format, "auto, csv, tsv or jsonl")->capture_default_str();
+  sub->add_option("--delimiter", o.delimiter, "CSV delimiter (default: , for csv, tab for tsv)");
+  sub->add_option("--text-column", o.text_column, "Text column")->capture_default_str();
+  sub->add_option("--pair-column", o.pair_column, "Second text column (sentence pairs)");
+  sub->add_option("--label-column", o.label_column, "Label column")->capture_default_str();
+  sub->add_option("--label-separator", o.label_separator, "Separator of labels (multi-label)")->capture_default_str();
+  sub->add_option("--empty-text", o.empty_text, "Rows with an empty text: skip (counted) or fail")
+      ->capture_default_str()->check(CLI::IsMember({"skip", "fail"}));
+  sub->add_option("--bootstrap", o.bootstrap, "Bootstrap resamples for percentile confidence intervals (0 = none)")
+      ->capture_default_str();
+  sub->add_option("--ci", o.ci, "Confidence level")->capture_default_str();
+  sub->add_option("--seed", o.seed, "Seed of the bootstrap")->capture_default_str();
+  sub->add_option("--errors", o.errors, "Write the N most confident mistakes per class to errors.csv")
+      ->capture_default_str();
+  sub->add_option("--errors-output", o.errors_output, "Also copy errors.csv to this path");
+  sub->add_option("--gate", o.gates, "Fail (exit 3) unless METRIC OP VALUE holds, e.g. \"accuracy>=0.80\" (repeatable)");
+  sub->add_option("--baseline", o.baseline, "Run id/prefix/folder or metrics JSON file to compare with");
+  sub->add_option("--max-drop", o.max_drop, "Largest allowed drop of any metric against --baseline")
+      ->capture_default_str();
+  sub->add_option("--batch-size", o.batch_size, "Texts per batch (default: the model's)");
+  sub->add_option("--device", o.device, "cpu, cuda or cuda:N")->capture_default_str();
+  sub->add_option("--metrics-output", o.metrics_output, "Also write the metrics as JSON to this path");
+  add_run_options(sub, o.run);
+  on_run(sub, [] {
+    o.run.command_line = globals().command_line;
+    return run_eval(o);
+  });
 }
 
 }  // namespace nlpc::cli

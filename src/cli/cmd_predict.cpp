@@ -1,11 +1,44 @@
+// `nlpc predict`: flags only; the work is in src/app/predict.cpp.
+#include <cstdio>
+
 #include "commands.h"
+#include "nlpc/app/predict.h"
 
 namespace nlpc::cli {
 
 void register_predict(CLI::App& app) {
-  auto* sub = app.add_subcommand("predict", "Batch prediction over CSV/JSONL, streaming");
-  sub->allow_extras();
-  on_run(sub, not_implemented("predict"));
+  static PredictOptions o;
+  auto* sub = app.add_subcommand("predict", "Batch prediction over CSV/TSV/JSONL/text, streaming, constant memory");
+  sub->add_option("-m,--model", o.model, "Model folder")->required();
+  sub->add_option("-i,--input", o.input, "Input file, or - for standard input")->capture_default_str();
+  sub->add_option("-o,--output", o.output, "Output file, or - for standard output (written to a temporary "
+                                            "file renamed at the end)")->capture_default_str();
+  sub->add_option("--input-format", o.input_format, "auto, csv, tsv, jsonl or txt")->capture_default_str();
+  sub->add_option("--output-format", o.output_format, "auto (from --output, else the input's), csv, tsv or jsonl")
+      ->capture_default_str();
+  sub->add_option("--delimiter", o.delimiter, "CSV input delimiter");
+  sub->add_option("--text-column", o.text_column, "Text column")->capture_default_str();
+  sub->add_option("--pair-column", o.pair_column, "Second text column (sentence pairs)");
+  sub->add_option("--top-k", o.top_k, "Also output the K most probable labels")->capture_default_str();
+  sub->add_flag("--all-probs", o.all_probs, "Output the probability of every label");
+  sub->add_option("--threshold", o.threshold, "Multi-label decision threshold (default: the model's tuned ones)");
+  sub->add_option("--batch-size", o.batch_size, "Texts per batch (default: the model's)");
+  sub->add_option("--window", o.window, "Rows buffered for length batching (default: 64 batches)");
+  sub->add_option("--on-error", o.on_error, "Malformed rows: fail, or skip and report them")
+      ->capture_default_str()->check(CLI::IsMember({"fail", "skip"}));
+  sub->add_option("--device", o.device, "cpu, cuda or cuda:N")->capture_default_str();
+  on_run(sub, [] {
+    PredictStats s = run_predict(o);
+    if (s.skipped > 0) {
+      std::string rows;
+      for (size_t i = 0; i < s.skipped_rows.size() && i < 20; ++i) rows += (i ? ", " : "") + std::to_string(s.skipped_rows[i]);
+      std::fprintf(stderr, "skipped %lld malformed row(s) at line(s) %s%s\n", static_cast<long long>(s.skipped),
+                   rows.c_str(), s.skipped > 20 ? ", ..." : "");
+    }
+    std::fprintf(stderr, "predicted %lld rows in %.1f s (%.0f rows/s)\n", static_cast<long long>(s.rows), s.seconds,
+                 s.seconds > 0 ? static_cast<double>(s.rows) / s.seconds : 0.0);
+    return 0;
+  });
 }
 
 }  // namespace nlpc::cli

@@ -41,6 +41,8 @@ void register_runs(CLI::App& app) {
   e->add_option("--experiment", exp.experiment, "Only runs of this experiment");
   e->footer("MLflow 3.13 and later need MLFLOW_ALLOW_FILE_STORE=true to read a file store.");
   on_run(e, [] { return runs::run_export_mlflow(exp); });
+
+  register_runs_report(runs);
 }
 
 }  // namespace nlpc::cli

@@ -32,6 +32,7 @@ void register_eval(CLI::App& app);
 void register_predict(CLI::App& app);
 void register_transcribe(CLI::App& app);
 void register_runs(CLI::App& app);
+void register_runs_report(CLI::App* runs_app);  // called by register_runs
 void register_serve(CLI::App& app);
 void register_bench(CLI::App& app);
 

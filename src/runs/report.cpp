@@ -167,7 +167,7 @@ std::string render_report(const ReportOptions& opts) {
       std::vector<svg::Series> series;
       for (const auto& r : runs) {
         auto it = r.metrics.find(k);
-        series.push_back({r.label(), it == r.metrics.end() ? std::vector<std::pair<double, double>>{} : it->second});
+        if (it != r.metrics.end()) series.push_back({r.label(), it->second});
       }
       os << svg::line_chart(k, "step", k, series) << "\n";
     }

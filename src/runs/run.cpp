@@ -128,6 +128,24 @@ Run Run::open(const std::string& run_dir) {
   return run;
 }
 
+void Run::reopen() {
+  nlohmann::json entry{{"time", now_ms()}, {"previous_status", info_.value("status", std::string("?"))}};
+  if (!info_.contains("resumes") || !info_["resumes"].is_array()) info_["resumes"] = nlohmann::json::array();
+  info_["resumes"].push_back(entry);
+  info_["status"] = status_name(RunStatus::kRunning);
+  info_.erase("end_time");
+  info_.erase("error");
+  info_.erase("signal");
+  info_["pid"] = static_cast<int64_t>(getpid());
+  ended_ = false;
+  if (metrics_ == nullptr) {
+    const std::string metrics = (fs::path(dir_) / "metrics.jsonl").string();
+    metrics_ = std::fopen(metrics.c_str(), "ab");
+    if (metrics_ == nullptr) throw RuntimeError("cannot open " + metrics + ": " + std::strerror(errno));
+  }
+  write_info();
+}
+
 Run::Run(Run&& o) noexcept
     : id_(std::move(o.id_)),
       dir_(std::move(o.dir_)),

@@ -38,7 +38,7 @@ struct ReportOptions {
   std::string title = "nlpc run report";
   std::string metric = "accuracy";  // bar chart with CIs
   std::vector<std::string> radar_metrics{"accuracy", "f1_macro", "precision_macro", "recall_macro",
-                                         "f1_weighted", "roc_auc_macro"};
+                                         "f1_weighted", "roc_auc_ovr_macro"};
   size_t max_classes = 60;  // confusion matrices: the most frequent classes, the rest as "other"
 };
 

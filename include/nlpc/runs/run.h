@@ -75,6 +75,10 @@ class Run {
   // Appends to an existing run folder (tests, resumed jobs). Does not change its status; a run
   // still RUNNING is then ended by this object (end(), record() or the destructor).
   static Run open(const std::string& run_dir);
+  // Marks an ended (KILLED/FAILED) run RUNNING again to continue it (`nlpc train --resume`):
+  // end_time, error and signal are removed, the previous status and the time are appended to
+  // "resumes" in run.json.
+  void reopen();
 
   Run(Run&& other) noexcept;
   Run& operator=(Run&& other) noexcept;

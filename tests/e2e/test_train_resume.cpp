@@ -1,0 +1,114 @@
+// End-to-end: a BERT-tiny training run killed with SIGTERM is recorded as KILLED with everything
+// logged before the signal, and `--resume` finishes it with the same metrics as an uninterrupted run.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "../test_util.h"
+
+using nlohmann::json;
+using nlpc::test::fixture;
+using nlpc::test::read_file;
+using nlpc::test::run_nlpc;
+using nlpc::test::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+std::string tiny_bert_args(const TempDir& d) {
+  const std::string src = NLPC_SOURCE_DIR;
+  return "--threads 1 train --runs-dir '" + d.file("runs") + "' --set data.train=" + fixture("data/train.csv") +
+         " --set data.valid=" + fixture("data/valid.csv") + " --set data.test=" + fixture("data/test.csv") +
+         " --set data.label_column=section --set model.type=bert --set model.config=" + src +
+         "/configs/models/bert-tiny.json --set model.tokenizer=" + src +
+         "/configs/tokenizers/bert-base-uncased --set model.max_length=48 --set train.batch_size=16"
+         " --set train.epochs=2 --set train.lr=1e-3 --set train.seed=7 --set train.eval_every=10";
+}
+
+std::vector<json> metric_lines(const std::string& run_dir) {
+  std::vector<json> out;
+  std::istringstream is(read_file(run_dir + "/metrics.jsonl"));
+  std::string line;
+  while (std::getline(is, line)) out.push_back(json::parse(line));
+  return out;
+}
+
+double final_metric(const std::string& run_dir, const std::string& key) {
+  double v = -1;
+  for (const auto& m : metric_lines(run_dir))
+    if (m["key"] == key) v = m["value"].get<double>();
+  return v;
+}
+
+std::string only_run_dir(const std::string& runs) {
+  std::vector<std::string> dirs;
+  for (const auto& e : fs::directory_iterator(runs + "/default")) dirs.push_back(e.path().string());
+  REQUIRE(dirs.size() == 1);
+  return dirs[0];
+}
+}  // namespace
+
+TEST_CASE("train: SIGTERM marks the run KILLED and --resume ends like an uninterrupted run", "[e2e][train][resume]") {
+  TempDir full, killed;
+  // 1. Uninterrupted reference.
+  auto r = run_nlpc(tiny_bert_args(full));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::string ref = only_run_dir(full.file("runs"));
+  const double ref_acc = final_metric(ref, "test/accuracy");
+  const double ref_loss = final_metric(ref, "test/log_loss");
+  REQUIRE(ref_acc >= 0);
+
+  // 2. The same run, killed with SIGTERM after a few logged steps.
+  const std::string cmd = "exec '" + nlpc::test::nlpc_bin() + "' " + tiny_bert_args(killed) + " > '" +
+                          killed.file("out") + "' 2> '" + killed.file("err") + "'";
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::string dir;
+  size_t logged = 0;
+  for (int i = 0; i < 6000 && logged < 6; ++i) {  // up to 10 minutes on a loaded machine
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (dir.empty() && fs::exists(killed.file("runs/default"))) {
+      for (const auto& e : fs::directory_iterator(killed.file("runs/default"))) dir = e.path().string();
+    }
+    if (!dir.empty() && fs::exists(dir + "/metrics.jsonl")) {
+      logged = 0;
+      for (const auto& m : metric_lines(dir)) logged += m["key"] == "train/loss";
+    }
+  }
+  REQUIRE(logged >= 6);
+  const std::string before = read_file(dir + "/metrics.jsonl");
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 143);
+  auto info = json::parse(read_file(dir + "/run.json"));
+  CHECK(info["status"] == "KILLED");
+  CHECK(info.contains("end_time"));
+  const std::string after = read_file(dir + "/metrics.jsonl");
+  CHECK(after.compare(0, before.size(), before) == 0);  // everything logged before the signal is kept
+  CHECK(final_metric(dir, "test/accuracy") < 0);        // it did not finish
+
+  // 3. Resume: same final metrics as the uninterrupted run.
+  auto res = run_nlpc("--threads 1 train --runs-dir '" + killed.file("runs") + "' --resume " +
+                      fs::path(dir).filename().string().substr(0, 10));
+  INFO(res.err);
+  REQUIRE(res.exit_code == 0);
+  CHECK(json::parse(read_file(dir + "/run.json"))["status"] == "FINISHED");
+  CHECK(final_metric(dir, "test/accuracy") == Approx(ref_acc).margin(1e-9));
+  CHECK(final_metric(dir, "test/log_loss") == Approx(ref_loss).epsilon(1e-6));
+}
