@@ -63,6 +63,7 @@ models::NgramTrainOptions quiet(const std::string& solver, int threads) {
 TEST_CASE("n-gram features: TF-IDF rows are L2-normalised per group", "[ngram]") {
   auto f = feats();
   f.min_df = 1;
+  f.char_ngram_min = 2;
   auto m = NgramModel::train(topics(60, 1), kNames, f, quiet("svm", 1));
   auto row = m.vectorize("Kernel driver, KERNEL module!");
   REQUIRE(!row.ids.empty());
@@ -114,7 +115,10 @@ TEST_CASE("n-gram training is deterministic", "[ngram]") {
 
 TEST_CASE("n-gram multi-label: thresholds, save and load", "[ngram]") {
   auto train = topics(300, 6), valid = topics(100, 7);
-  auto m = NgramModel::train_multilabel(train, kNames, feats(), quiet("svm", 2), &valid);
+  auto f = feats();
+  f.char_ngram_min = 3;
+  f.char_ngram_max = 4;
+  auto m = NgramModel::train_multilabel(train, kNames, f, quiet("svm", 2), &valid);
   REQUIRE(m.thresholds().size() == 3);
   auto sets = m.predict_sets(valid.texts);
   int exact = 0;
