@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "nlpc/core/fs.h"
+#include "nlpc/core/log.h"
 #include "nlpc/core/system.h"
 #include "nlpc/eval/classification.h"
 #include "nlpc/eval/multilabel.h"
@@ -110,6 +111,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  init_logging("info", false);  // logs to stderr; stdout is the JSON result
   std::map<std::string, std::string> a = {{"--task", "section"}, {"--text-column", "text"}};
   std::set<std::string> flags = {"--no-average", "--valid"};
   for (int i = 1; i < argc; ++i) {

@@ -22,10 +22,10 @@ json() { $PY -c "import json,sys; print(json.load(sys.stdin)[sys.argv[1]])" "$1"
 echo "data: $DATA  text: $COLS  threads: $THREADS  host: $(hostname)  load: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- section (single-label) ---
-NLPC=$("$BUILD"/bench_ngram_baseline --data "$DATA" --text-column "$COLS" --task section --char 0 --threads "$THREADS" --valid 2>/dev/null)
+NLPC=$("$BUILD"/bench_ngram_baseline --data "$DATA" --text-column "$COLS" --task section --char 0 --threads "$THREADS" --valid 2>/dev/null | tail -n 1)
 NLPC_C=""
 if [ -n "${NLPC_CHAR:-}" ]; then
-  NLPC_C=$("$BUILD"/bench_ngram_baseline --data "$DATA" --text-column "$COLS" --task section --char "$NLPC_CHAR" --threads "$THREADS" --valid 2>/dev/null)
+  NLPC_C=$("$BUILD"/bench_ngram_baseline --data "$DATA" --text-column "$COLS" --task section --char "$NLPC_CHAR" --threads "$THREADS" --valid 2>/dev/null | tail -n 1)
 fi
 $PY $REF fasttext-data "$DATA" "$COLS" "$WORK" >/dev/null
 /usr/bin/time -f "%e %U %S" -o "$WORK/ft.time" fasttext supervised -input "$WORK/train.ft" -output "$WORK/ft" \
@@ -56,7 +56,7 @@ PY
 
 # --- tags (multi-label) ---
 if [ "${SKIP_TAGS:-0}" != 1 ]; then
-  NT=$("$BUILD"/bench_ngram_baseline --data "$DATA" --text-column "$COLS" --task tags --char 0 --threads "$THREADS" --valid 2>/dev/null)
+  NT=$("$BUILD"/bench_ngram_baseline --data "$DATA" --text-column "$COLS" --task tags --char 0 --threads "$THREADS" --valid 2>/dev/null | tail -n 1)
   ST=$($PY $REF sklearn-tags "$DATA" "$COLS" "$THREADS")
   printf "\ntags (multi-label, tagged rows only), test split\n"
   printf "%-34s %9s %9s %11s %11s\n" system micro-F1 macro-F1 train-wall-s train-cpu-s
