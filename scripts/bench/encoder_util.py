@@ -53,7 +53,8 @@ def report(cfg_path, name, nlpc_runs, py_runs, case_dir):
     py = [json.loads(x) for x in py_runs]
     peak = max(r["sgemm_gflops"] for r in nl)
     rows = []
-    groups = {"batch 32 x seq 128": ["fixed"], f"real texts, {NREAL} batches of 32 (dynamic padding)": [f"real{b}" for b in range(NREAL)]}
+    real = sorted(os.path.basename(p)[:-12] for p in nl[0]["cases"] if os.path.basename(p).startswith("real"))
+    groups = {"batch 32 x seq 128": ["fixed"], f"real texts, {len(real)} batches of 32 (dynamic padding)": real}
     for label, keys in groups.items():
         paths = [os.path.join(case_dir, k + ".safetensors") for k in keys]
         t_nl = sum(min(r["cases"][p] for r in nl) for p in paths)
