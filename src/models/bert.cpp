@@ -1,5 +1,7 @@
 #include "nlpc/models/bert.h"
 
+#include "nlpc/core/error.h"
+
 namespace nlpc::models {
 namespace {
 
@@ -79,8 +81,10 @@ EncoderOutput BertModel::encode(const torch::Tensor& input_ids, const torch::Ten
                                 const torch::Tensor& token_type_ids, bool want_hidden_states) {
   // input_ids: [batch, seq]
   const int64_t seq = input_ids.size(1);
-  TORCH_CHECK(seq <= config_.max_position_embeddings, "sequence length ", seq,
-              " exceeds max_position_embeddings ", config_.max_position_embeddings);
+  if (seq > config_.max_position_embeddings) {
+    throw UsageError("sequence length " + std::to_string(seq) + " exceeds the model's max_position_embeddings " +
+                     std::to_string(config_.max_position_embeddings) + "; truncate the input (max_length)");
+  }
   EncoderOutput out;
   // BertEmbeddings: word + token_type + position, LayerNorm, dropout -> [batch, seq, hidden]
   torch::Tensor x = torch::embedding(word_->weight, input_ids, config_.pad_token_id);

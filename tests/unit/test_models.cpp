@@ -361,3 +361,9 @@ TEST_CASE("training mode: grad path equals the inference path and backpropagates
   CHECK(frozen->head_parameters().size() == 4);
   for (auto& p : frozen->head_parameters()) CHECK(p.grad().defined());
 }
+
+TEST_CASE("inputs longer than max_position_embeddings are refused clearly", "[models]") {
+  auto model = m::load_classifier(fixture("models/tiny-distilbert"), c10::Device(c10::kCPU));
+  auto ids = torch::ones({1, 41}, torch::kLong);
+  CHECK_THROWS_WITH(model->forward(ids, {}), Catch::Contains("sequence length 41 exceeds the model's max_position_embeddings 40"));
+}
