@@ -1,6 +1,5 @@
 #include "nlpc/models/distilbert.h"
 
-
 #include <cmath>
 
 #include "nlpc/core/error.h"
