@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "nlpc/text/str_map.h"
 #include "nlpc/text/tokenizer.h"
 
 namespace nlpc::text {
@@ -42,9 +43,8 @@ class WordPieceTokenizer : public Tokenizer {
   size_t max_chars_;
   int32_t unk_id_;
   bool cleanup_ = true;
-  std::vector<std::string> pieces_;                             // stable storage for the views
-  std::unordered_map<std::string_view, int32_t> first_;         // word-initial pieces
-  std::unordered_map<std::string_view, int32_t> continuation_;  // pieces after the ## prefix
+  StrIdMap first_;         // word-initial pieces
+  StrIdMap continuation_;  // pieces after the ## prefix
   size_t max_piece_len_ = 0;
 };
 

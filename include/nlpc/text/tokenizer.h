@@ -116,7 +116,7 @@ class Tokenizer {
   std::unordered_map<std::string, int32_t> token_to_id_;
 
  private:
-  Encoding build(const std::vector<Piece>* a, const std::vector<Piece>* b, const EncodeOptions& o) const;
+  Encoding build(std::vector<Piece> a, std::vector<Piece>* b, const EncodeOptions& o) const;
 
   std::vector<AddedToken> added_;
   std::unordered_map<int32_t, size_t> added_by_id_;
