@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
     auto tok = text::load_tokenizer(tok_path);
     text::EncodeOptions o;
     o.add_special_tokens = false;
+    o.with_tokens = false;  // ids only, as `nlpc tokenize --format ids`
     // Warm-up (BPE word caches are per thread; each thread warms its own during the timed run).
     std::vector<size_t> counts(static_cast<size_t>(threads), 0);
     auto cpu_now = [] {

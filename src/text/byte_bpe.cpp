@@ -104,7 +104,11 @@ ByteBpeTokenizer::ByteBpeTokenizer(std::vector<std::string> vocab,
     merges_.emplace(key, std::make_pair(static_cast<int32_t>(r), im));
   }
   bytes_of_.resize(id_to_token_.size());
-  for (size_t i = 0; i < id_to_token_.size(); ++i) bytes_of_[i] = token_bytes(id_to_token_[i]);
+  byte_len_.resize(id_to_token_.size());
+  for (size_t i = 0; i < id_to_token_.size(); ++i) {
+    bytes_of_[i] = token_bytes(id_to_token_[i]);
+    byte_len_[i] = static_cast<uint32_t>(bytes_of_[i].size());
+  }
 }
 
 ByteBpeTokenizer::~ByteBpeTokenizer() = default;
@@ -120,7 +124,8 @@ void ByteBpeTokenizer::pre_tokenize(std::string_view text, std::vector<std::pair
   kinds.clear();
   for (size_t i = 0; i < text.size();) {
     pos.push_back(static_cast<uint32_t>(i));
-    char32_t c = unicode::next_cp(text, i);
+    auto b = static_cast<unsigned char>(text[i]);
+    char32_t c = b < 0x80 ? (++i, b) : unicode::next_cp(text, i);
     cps.push_back(c);
     kinds.push_back(kind_of(c));
   }
@@ -213,7 +218,7 @@ void ByteBpeTokenizer::encode_span(std::string_view span, uint32_t base, std::ve
     bpe(span.substr(s, e - s), ids);
     uint32_t at = s;
     for (int32_t id : ids) {
-      auto len = static_cast<uint32_t>(bytes_of_[static_cast<size_t>(id)].size());
+      uint32_t len = byte_len_[static_cast<size_t>(id)];
       uint32_t ps = at, pe = at + len;
       ps = ps >= shift ? ps - shift : 0;
       pe = pe >= shift ? pe - shift : 0;

@@ -222,8 +222,10 @@ Encoding Tokenizer::build(std::vector<Piece> a, std::vector<Piece>* pb, const En
       e.attention_mask.back() = 0;
     }
   }
-  e.tokens.reserve(e.ids.size());
-  for (int32_t id : e.ids) e.tokens.push_back(id_to_token(id));
+  if (o.with_tokens) {
+    e.tokens.reserve(e.ids.size());
+    for (int32_t id : e.ids) e.tokens.push_back(id_to_token_[static_cast<size_t>(id)]);
+  }
   return e;
 }
 

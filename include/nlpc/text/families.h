@@ -73,6 +73,7 @@ class ByteBpeTokenizer : public Tokenizer {
   std::unordered_map<uint64_t, std::pair<int32_t, int32_t>> merges_;  // (a,b) → (rank, merged id)
   std::unordered_map<int32_t, std::string> id_bytes_;                 // decoded bytes per model id
   std::vector<std::string> bytes_of_;                                 // id → raw bytes
+  std::vector<uint32_t> byte_len_;                                    // id → number of raw bytes
   uint64_t cache_owner_;
 };
 

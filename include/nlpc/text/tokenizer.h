@@ -32,6 +32,7 @@ struct EncodeOptions {
   Truncation truncation = Truncation::kLongestFirst;
   int64_t pad_to = 0;  // pad to this length (0 = no padding); max_length when pad_to_max_length
   bool pad_to_max_length = false;
+  bool with_tokens = true;  // fill Encoding::tokens (the id-only paths turn it off)
 };
 
 struct Encoding {
