@@ -49,9 +49,43 @@ SpmTokenizer::SpmTokenizer(std::vector<std::string> pieces, std::vector<double> 
     }
     if (trie_[node].id < 0) trie_[node].id = static_cast<int32_t>(i);
   }
+  flatten();
   if (cfg_.unk_id < 0 || static_cast<size_t>(cfg_.unk_id) >= id_to_token_.size())
     throw RuntimeError("SentencePiece model has no valid unknown piece id (" + std::to_string(cfg_.unk_id) + ")");
   set_special("unk", cfg_.unk_id);
+}
+
+// Renumbers the trie breadth-first into flat arrays; nodes with many children (root, ▁) get a
+// direct 256-entry table.
+void SpmTokenizer::flatten() {
+  std::vector<uint32_t> order{0}, new_id(trie_.size(), 0);
+  for (size_t k = 0; k < order.size(); ++k)
+    for (const auto& [lab, ch] : trie_[order[k]].next) {
+      new_id[ch] = static_cast<uint32_t>(order.size());
+      order.push_back(ch);
+    }
+  flat_.assign(order.size(), FlatNode{});
+  for (size_t k = 0; k < order.size(); ++k) {
+    const Node& n = trie_[order[k]];
+    FlatNode& f = flat_[k];
+    f.id = n.id;
+    f.score = n.id >= 0 ? scores_[static_cast<size_t>(n.id)] : 0.0;
+    f.begin = static_cast<uint32_t>(labels_.size());
+    f.count = static_cast<uint32_t>(n.next.size());
+    f.dense = -1;
+    for (const auto& [lab, ch] : n.next) {
+      labels_.push_back(lab);
+      children_.push_back(new_id[ch]);
+    }
+    if (n.next.size() >= 12) {
+      f.dense = static_cast<int32_t>(dense_.size());
+      dense_.emplace_back();
+      dense_.back().fill(0);
+      for (const auto& [lab, ch] : n.next) dense_.back()[lab] = new_id[ch];
+    }
+  }
+  trie_.clear();
+  trie_.shrink_to_fit();
 }
 
 std::string SpmTokenizer::normalize(std::string_view text) const {
@@ -193,9 +227,12 @@ void SpmTokenizer::viterbi(const Word& w, uint32_t base, std::vector<Piece>& out
   const std::string& t = w.text;
   const size_t n = t.size();
   const double unk_score = min_score_ - kUnkPenalty;
-  std::vector<double> best(n + 1, -std::numeric_limits<double>::infinity());
-  std::vector<int32_t> best_id(n + 1, -1);
-  std::vector<uint32_t> best_from(n + 1, 0);
+  thread_local std::vector<double> best;
+  thread_local std::vector<int32_t> best_id;
+  thread_local std::vector<uint32_t> best_from;
+  best.assign(n + 1, -std::numeric_limits<double>::infinity());
+  best_id.assign(n + 1, -1);
+  best_from.assign(n + 1, 0);
   best[0] = 0;
   for (size_t pos = 0; pos < n;) {
     size_t next = pos;
@@ -206,20 +243,14 @@ void SpmTokenizer::viterbi(const Word& w, uint32_t base, std::vector<Piece>& out
       uint32_t node = 0;
       for (size_t k = pos; k < n; ++k) {
         auto c = static_cast<uint8_t>(t[k]);
-        uint32_t child = 0;
-        for (const auto& [lab, ch] : trie_[node].next)
-          if (lab == c) {
-            child = ch;
-            break;
-          }
-        if (child == 0) break;
-        node = child;
-        int32_t id = trie_[node].id;
+        uint32_t next_node = child(node, c);
+        if (next_node == 0) break;
+        node = next_node;
+        const FlatNode& fn = flat_[node];
+        int32_t id = fn.id;
         if (id < 0) continue;
         size_t end = k + 1;
-        double score = cfg_.hf_mode || piece_store_[static_cast<size_t>(id)].empty() ? scores_[static_cast<size_t>(id)]
-                                                                                     : scores_[static_cast<size_t>(id)];
-        double cand = best[pos] + score;
+        double cand = best[pos] + fn.score;
         if (cand > best[end]) {
           best[end] = cand;
           best_id[end] = id;

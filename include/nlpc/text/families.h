@@ -141,9 +141,31 @@ class SpmTokenizer : public Tokenizer {
   // Trie over piece bytes: node → children (sorted by byte), value id or -1.
   struct Node {
     int32_t id = -1;
+    int32_t dense = -1;  // index into dense_ when the node has many children
     std::vector<std::pair<uint8_t, uint32_t>> next;
   };
+  // Flattened trie (built from trie_ in breadth-first order) used by the Viterbi search.
+  struct FlatNode {
+    int32_t id;
+    int32_t dense;
+    uint32_t begin;
+    uint32_t count;
+    double score;
+  };
+  uint32_t child(uint32_t node, uint8_t c) const {
+    const FlatNode& n = flat_[node];
+    if (n.dense >= 0) return dense_[static_cast<size_t>(n.dense)][c];
+    const uint8_t* lab = labels_.data() + n.begin;
+    for (uint32_t k = 0; k < n.count; ++k)
+      if (lab[k] == c) return children_[n.begin + k];
+    return 0;
+  }
+  void flatten();
   std::vector<Node> trie_;
+  std::vector<FlatNode> flat_;
+  std::vector<uint8_t> labels_;
+  std::vector<uint32_t> children_;
+  std::vector<std::array<uint32_t, 256>> dense_;
   std::unordered_map<std::string_view, int32_t> piece_id_;
   std::vector<std::string> piece_store_;
   std::array<int32_t, 256> byte_piece_{};  // <0xNN> pieces for byte fallback
