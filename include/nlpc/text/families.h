@@ -129,7 +129,9 @@ class SpmTokenizer : public Tokenizer {
     std::vector<std::pair<uint32_t, uint32_t>> map;  // per byte: input range
   };
   void split_words(std::string_view span, std::vector<Word>& words) const;
-  void viterbi(const Word& w, uint32_t base, std::vector<Piece>& out) const;
+  // carry: path score before the word (SentencePiece runs one lattice per sentence, so float
+  // rounding, and thus ties, depend on it); updated to the score after the word.
+  void viterbi(const Word& w, uint32_t base, double& carry, std::vector<Piece>& out) const;
   void bpe(const Word& w, uint32_t base, std::vector<Piece>& out) const;
   void emit(const Word& w, uint32_t base, size_t s, size_t e, int32_t id, std::vector<Piece>& out) const;
 
