@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 CSV="${1:-../shared/datasets/debian-packages-en/train.csv}"
 MAX_MB="${2:-0}"
 BUILD="${NLPC_BUILD_DIR:-build}"
-ninja -C "$BUILD" bench_tokenizers >/dev/null
+ninja -C "$BUILD" bench_tokenizers nlpc >/dev/null
 B="$BUILD/bench_tokenizers"
 F=tests/fixtures/text
 TMP="$(mktemp -d)"
@@ -31,4 +31,8 @@ for m in spm-unigram spm-bpe; do
   toks=$(wc -w < "$TMP/spm_ids.txt")
   awk -v s="$s" -v e="$e" -v mb="$MB" -v t="$toks" -v m="$m" \
     'BEGIN{d=e-s; printf "spm_encode %-12s %7.1f MB  %7.3f s  %8.2f MB/s  %10.0f tokens/s  (%d tokens)\n", m, mb/1e6, d, mb/1e6/d, t/d, t}'
+  "$BUILD/nlpc" -q tokenize --tokenizer "$F/$m/spm.model" --no-special-tokens --input "$TMP/corpus.txt" > "$TMP/nlpc_ids.txt"
+  total=$(wc -l < "$TMP/spm_ids.txt")
+  differ=$(diff "$TMP/spm_ids.txt" "$TMP/nlpc_ids.txt" | grep -c '^<' || true)
+  echo "  ids identical to spm_encode on $((total - differ)) of $total lines"
 done
