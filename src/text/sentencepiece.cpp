@@ -2,6 +2,7 @@
 // the Precompiled/NFKC normalizers and Metaspace (▁) pre-tokenization. Two modes: Hugging Face
 // tokenizer.json semantics (WhitespaceSplit + Metaspace per word, grapheme-wise charsmap) and
 // SentencePiece .model semantics (whole-text normalizer with whitespace cleanup).
+#include <atomic>
 #include <cmath>
 #include <limits>
 
@@ -12,11 +13,16 @@
 namespace nlpc::text {
 namespace {
 constexpr double kUnkPenalty = 10.0;
+std::atomic<uint64_t> g_spm_owner{1};
 }
 
 SpmTokenizer::SpmTokenizer(std::vector<std::string> pieces, std::vector<double> scores, SpmConfig cfg,
                            PrecompiledCharsmap charsmap, std::vector<bool> usable)
-    : cfg_(std::move(cfg)), charsmap_(std::move(charsmap)), scores_(std::move(scores)), usable_(std::move(usable)) {
+    : cfg_(std::move(cfg)),
+      charsmap_(std::move(charsmap)),
+      scores_(std::move(scores)),
+      usable_(std::move(usable)),
+      cache_owner_(g_spm_owner.fetch_add(1)) {
   if (scores_.size() != pieces.size()) throw RuntimeError("SentencePiece pieces and scores differ in count");
   if (usable_.empty()) usable_.assign(pieces.size(), true);
   piece_store_ = pieces;
@@ -226,6 +232,27 @@ void SpmTokenizer::emit(const Word& w, uint32_t base, size_t s, size_t e, int32_
 void SpmTokenizer::viterbi(const Word& w, uint32_t base, double& carry, std::vector<Piece>& out) const {
   const std::string& t = w.text;
   const size_t n = t.size();
+  // Per-thread cache of word → segmentation (Hugging Face mode: words are segmented independently).
+  struct Cache {
+    uint64_t owner = 0;
+    StrIdMap words;
+    std::vector<uint32_t> data;  // at an offset: count, then (start, end, id) triples
+  };
+  thread_local Cache cache;
+  if (cfg_.hf_mode) {
+    if (cache.owner != cache_owner_ || cache.words.size() > 200000) {
+      cache.words.clear();
+      cache.data.clear();
+      cache.owner = cache_owner_;
+    }
+    int32_t off = cache.words.find(t);
+    if (off >= 0) {
+      const uint32_t* p = cache.data.data() + off;
+      for (uint32_t k = 0; k < p[0]; ++k)
+        emit(w, base, p[1 + 3 * k], p[2 + 3 * k], static_cast<int32_t>(p[3 + 3 * k]), out);
+      return;
+    }
+  }
   const bool f32 = !cfg_.hf_mode;
   const double unk_score = f32 ? static_cast<double>(static_cast<float>(min_score_) - static_cast<float>(kUnkPenalty))
                                : min_score_ - kUnkPenalty;
@@ -285,12 +312,21 @@ void SpmTokenizer::viterbi(const Word& w, uint32_t base, double& carry, std::vec
     e = s;
   }
   size_t e = n;
-  std::vector<std::tuple<size_t, size_t, int32_t>> segs;
+  thread_local std::vector<uint32_t> segs;  // (start, end, id) triples, last piece first
+  segs.clear();
   for (auto& [s, id] : path) {
-    segs.emplace_back(s, e, id);
+    segs.insert(segs.end(), {s, static_cast<uint32_t>(e), static_cast<uint32_t>(id)});
     e = s;
   }
-  for (size_t k = segs.size(); k-- > 0;) emit(w, base, std::get<0>(segs[k]), std::get<1>(segs[k]), std::get<2>(segs[k]), out);
+  const bool cacheable = cfg_.hf_mode && n <= 256;
+  if (cacheable) {
+    cache.words.insert(t, static_cast<int32_t>(cache.data.size()));
+    cache.data.push_back(static_cast<uint32_t>(segs.size() / 3));
+  }
+  for (size_t k = segs.size() / 3; k-- > 0;) {
+    if (cacheable) cache.data.insert(cache.data.end(), {segs[3 * k], segs[3 * k + 1], segs[3 * k + 2]});
+    emit(w, base, segs[3 * k], segs[3 * k + 1], static_cast<int32_t>(segs[3 * k + 2]), out);
+  }
 }
 
 // SentencePiece BPE: start from characters, repeatedly merge the adjacent pair whose concatenation

@@ -95,6 +95,7 @@ class PrecompiledCharsmap {
   std::pair<size_t, int32_t> match(std::string_view s, bool longest) const;
   std::vector<uint32_t> trie_;
   std::string normalized_;
+  std::array<int32_t, 128> ascii_{};
 };
 
 struct SpmConfig {
@@ -171,6 +172,7 @@ class SpmTokenizer : public Tokenizer {
   std::unordered_map<std::string_view, int32_t> piece_id_;
   std::vector<std::string> piece_store_;
   std::array<int32_t, 256> byte_piece_{};  // <0xNN> pieces for byte fallback
+  uint64_t cache_owner_;                   // identifies this tokenizer in the per-thread word cache
 };
 
 }  // namespace nlpc::text
