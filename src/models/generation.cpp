@@ -264,8 +264,19 @@ torch::Tensor generate(Seq2SeqGenerator& model, const torch::Tensor& input_ids, 
 
 torch::Tensor generate(T5ForConditionalGenerationImpl& model, const torch::Tensor& input_ids,
                        const torch::Tensor& attention_mask, const GenerationOptions& options) {
-  T5Generator g(model);
-  return generate(g, input_ids, attention_mask, options);
+  // dropout must be off while decoding; a model in training mode (validation during training) is
+  // switched to eval mode for the call and switched back afterwards
+  const bool was_training = model.is_training();
+  if (was_training) model.eval();
+  try {
+    T5Generator g(model);
+    auto out = generate(g, input_ids, attention_mask, options);
+    if (was_training) model.train();
+    return out;
+  } catch (...) {
+    if (was_training) model.train();
+    throw;
+  }
 }
 
 }  // namespace nlpc::models

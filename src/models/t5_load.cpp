@@ -3,7 +3,9 @@
 // HF T5 checkpoints may hold aliases of the shared embedding (transformers' _tied_weights_keys):
 // encoder.embed_tokens.weight, decoder.embed_tokens.weight, and lm_head.weight when
 // tie_word_embeddings is true. They are accepted when equal to shared.weight (one of them stands in
-// for shared.weight when that key is absent) and rejected, by name, when they differ.
+// for shared.weight when that key is absent) and rejected, by name, when they differ. The unused
+// decoder.block.0.layer.1.EncDecAttention.relative_attention_bias.weight of old checkpoints is
+// ignored, as transformers does.
 #include "nlpc/core/error.h"
 #include "nlpc/models/checkpoint.h"
 #include "nlpc/models/t5.h"
@@ -50,7 +52,9 @@ void T5ForConditionalGenerationImpl::load_state(const T5StateDict& weights, cons
     for (const auto& p : problems) msg += "\n  " + p;
     throw InputError(source, 0, 0, msg);
   }
-  load_state_dict_strict(*this, resolved, source);
+  // Old T5 checkpoints (t5-small and friends) carry a relative bias for the decoder's first
+  // cross-attention that HF never uses (_keys_to_ignore_on_load_unexpected); skip it like HF does.
+  load_state_dict_strict(*this, resolved, source, {"decoder.block.0.layer.1.EncDecAttention.relative_attention_bias.weight"});
 }
 
 T5ForConditionalGeneration load_t5(const std::string& dir) {

@@ -162,6 +162,11 @@ TEST_CASE("T5 strict loading: aliases, missing keys, shapes", "[t5]") {
   shape["encoder.final_layer_norm.weight"] = torch::ones({31});
   CHECK_THROWS_WITH(m->load_state(shape, "w"), Catch::Contains("encoder.final_layer_norm.weight: expected [32], got [31]"));
 
+  // old checkpoints' unused cross-attention bias is ignored, as in HF
+  auto old = weights;
+  old["decoder.block.0.layer.1.EncDecAttention.relative_attention_bias.weight"] = torch::zeros({8, 4});
+  m->load_state(old, "w");
+
   // only the alias present: it stands in for shared.weight
   auto alias_only = weights;
   alias_only.erase("shared.weight");
@@ -239,4 +244,16 @@ TEST_CASE("T5 init weights and generation options", "[t5]") {
   o.num_beams = 1;
   o.top_p = 0.0;
   CHECK_THROWS_AS(o.validate(), nlpc::UsageError);
+}
+
+TEST_CASE("T5 generation from a model in training mode: eval for the call, training restored", "[t5]") {
+  auto g = golden("relu");
+  auto m = load_fixture("relu");
+  auto ids = long_tensor(g["input_ids"]);
+  auto mask = long_tensor(g["attention_mask"]);
+  const auto& c = g["generate"][0];
+  m->train();
+  auto got = generate(*m, ids, mask, options_from(c["options"]));
+  CHECK(torch::equal(got, long_tensor(c["sequences"])));
+  CHECK(m->is_training());
 }

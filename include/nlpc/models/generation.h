@@ -82,7 +82,8 @@ class Seq2SeqGenerator {
 };
 
 // input_ids, attention_mask: [batch, src] (padding marked 0 in the mask). Returns [batch, len] int64
-// on the input's device. Runs under NoGradGuard; the model should be in eval() mode.
+// on the input's device. Runs under NoGradGuard; the T5 overload runs the model in eval() mode (and
+// restores training mode afterwards).
 torch::Tensor generate(Seq2SeqGenerator& model, const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
                        const GenerationOptions& options);
 torch::Tensor generate(T5ForConditionalGenerationImpl& model, const torch::Tensor& input_ids,
