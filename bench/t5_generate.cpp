@@ -10,6 +10,7 @@
 
 #include <torch/torch.h>
 
+#include "nlpc/core/system.h"
 #include "nlpc/models/generation.h"
 #include "nlpc/models/t5.h"
 
@@ -21,9 +22,9 @@ int main(int argc, char** argv) {
   const int64_t batch = std::atoll(argv[1]), new_tokens = std::atoll(argv[2]), src = std::atoll(argv[3]);
   const bool cache = std::atoi(argv[4]) != 0;
   const int repeats = std::atoi(argv[5]);
-  if (argc > 6) {
-    torch::set_num_threads(std::atoi(argv[6]));
-  }
+  // libtorch intra-op threads and OpenBLAS threads (libtorch alone leaves OpenBLAS's own pool,
+  // whose spinning threads doubled the CPU time at batch 16)
+  if (argc > 6) nlpc::set_num_threads(std::atoi(argv[6]));
   using namespace nlpc::models;
   T5Config c;  // t5-small defaults
   c.decoder_start_token_id = 0;

@@ -12,6 +12,8 @@ NEW=${3:-32}
 SRC=${4:-64}
 REPS=${5:-3}
 ninja -C "$BUILD" bench_t5_generate >/dev/null
+# OpenBLAS keeps its own thread pool, which torch.set_num_threads does not size: pin it for both sides
+export OPENBLAS_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS
 PY=/usr/bin/python3
 field() { $PY -c "import json,sys; print('%.1f' % json.load(sys.stdin)['$1'])"; }
 echo "t5-small shape (random init), greedy, $NEW new tokens, source length $SRC, $THREADS thread(s), best of $REPS"

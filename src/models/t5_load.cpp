@@ -6,7 +6,10 @@
 // for shared.weight when that key is absent) and rejected, by name, when they differ. The unused
 // decoder.block.0.layer.1.EncDecAttention.relative_attention_bias.weight of old checkpoints is
 // ignored, as transformers does.
+#include <filesystem>
+
 #include "nlpc/core/error.h"
+#include "nlpc/core/fs.h"
 #include "nlpc/models/checkpoint.h"
 #include "nlpc/models/t5.h"
 
@@ -55,6 +58,13 @@ void T5ForConditionalGenerationImpl::load_state(const T5StateDict& weights, cons
   // Old T5 checkpoints (t5-small and friends) carry a relative bias for the decoder's first
   // cross-attention that HF never uses (_keys_to_ignore_on_load_unexpected); skip it like HF does.
   load_state_dict_strict(*this, resolved, source, {"decoder.block.0.layer.1.EncDecAttention.relative_attention_bias.weight"});
+}
+
+void save_t5(const T5ForConditionalGenerationImpl& model, const std::string& dir) {
+  std::filesystem::create_directories(dir);
+  const auto base = std::filesystem::path(dir);
+  write_file_atomic((base / "config.json").string(), t5_config_to_json(model.config()).dump(2) + "\n");
+  save_safetensors((base / "model.safetensors").string(), model.hf_state_dict());
 }
 
 T5ForConditionalGeneration load_t5(const std::string& dir) {

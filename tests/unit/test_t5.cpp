@@ -189,9 +189,10 @@ TEST_CASE("T5 save and reload: HF key names round trip", "[t5]") {
   CHECK_FALSE(sd.count("encoder.block.1.layer.0.SelfAttention.relative_attention_bias.weight"));
   CHECK(sd.count("decoder.block.2.layer.1.EncDecAttention.k.weight"));
   nlpc::test::TempDir tmp;
-  save_safetensors(tmp.file("model.safetensors"), sd);
-  T5ForConditionalGeneration m2(m->config());
-  m2->load_state(load_checkpoint(tmp.file("model.safetensors")), "saved");
+  save_t5(*m, tmp.file("saved"));
+  auto m2 = load_t5(tmp.file("saved"));
+  CHECK(m2->config().eos_token_id == 26);
+  CHECK(m2->config().decoder_start_token_id == 0);
   for (const auto& [k, v] : m->hf_state_dict()) CHECK(torch::equal(v, m2->hf_state_dict().at(k)));
 }
 

@@ -246,6 +246,10 @@ TORCH_MODULE(T5ForConditionalGeneration);
 // loaded strictly. float32, CPU; move with ->to(device) afterwards.
 T5ForConditionalGeneration load_t5(const std::string& dir);
 
+// Writes a HF folder: config.json (t5_config_to_json) and model.safetensors (hf_state_dict), both
+// atomically; `dir` is created when missing. Loads back with load_t5 and with transformers.
+void save_t5(const T5ForConditionalGenerationImpl& model, const std::string& dir);
+
 // HF's T5PreTrainedModel._init_weights (normal init with initializer_factor scaling), for training
 // from scratch and for tests. Deterministic under torch::manual_seed.
 void t5_init_weights(T5ForConditionalGenerationImpl& model);
