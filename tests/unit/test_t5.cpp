@@ -258,3 +258,26 @@ TEST_CASE("T5 generation from a model in training mode: eval for the call, train
   CHECK(torch::equal(got, long_tensor(c["sequences"])));
   CHECK(m->is_training());
 }
+
+TEST_CASE("T5 generation options from a model folder's generation_config.json", "[t5]") {
+  nlpc::test::TempDir tmp;
+  CHECK(load_generation_options(tmp.path().string()).num_beams == 1);  // absent: HF defaults
+  nlpc::test::write_file(tmp.file("generation_config.json"),
+                         R"({"decoder_start_token_id": 0, "eos_token_id": 1, "pad_token_id": 0, "max_length": 7,
+                             "num_beams": 2, "length_penalty": 0.8, "no_repeat_ngram_size": 3,
+                             "early_stopping": true, "transformers_version": "4.33.0"})");
+  auto o = load_generation_options(tmp.path().string());
+  CHECK(o.num_beams == 2);
+  CHECK(o.length_penalty == 0.8);
+  CHECK(o.early_stopping == EarlyStopping::kTrue);
+  CHECK(o.eos_token_id == 1);
+  CHECK(o.length_limit() == 7);
+  // max_length bounds the output (start token included) when max_new_tokens is unset
+  auto g = golden("gated-gelu");
+  auto m = load_fixture("gated-gelu");
+  o.eos_token_id.reset();  // the fixture's eos (8) from config.json
+  auto out = generate(*m, long_tensor(g["input_ids"]), long_tensor(g["attention_mask"]), o);
+  CHECK(out.size(1) <= 7);
+  nlpc::test::write_file(tmp.file("generation_config.json"), R"({"num_beams": "two"})");
+  CHECK_THROWS_AS(load_generation_options(tmp.path().string()), nlpc::InputError);
+}

@@ -56,8 +56,11 @@ RougeScore rouge_lsum(const std::vector<std::vector<std::string>>& target_senten
 // Indices into `ref` of one LCS of ref and can, as rouge_score's _backtrack_norec picks it.
 std::vector<size_t> lcs_indices(const std::vector<std::string>& ref, const std::vector<std::string>& can);
 
-// Corpus score: the mean of per-pair F-measures (what rouge_score's BootstrapAggregator reports as
-// "mid" and HF evaluate returns), each in [0, 1]. Sizes must match (UsageError otherwise).
+// Corpus score: the plain mean of per-pair F-measures, each in [0, 1] (HF evaluate's "rouge" with
+// use_aggregator=False, averaged; its default BootstrapAggregator reports the median of bootstrap
+// means, which approximates this mean). Confidence intervals are the caller's (eval's bootstrap).
+// ROUGE-Lsum splits on '\n' only (rouge_score's default): put one sentence per line.
+// Sizes must match (UsageError otherwise).
 struct RougeCorpus {
   double rouge1 = 0, rouge2 = 0, rougeL = 0, rougeLsum = 0;
   std::vector<RougeScores> per_example;
