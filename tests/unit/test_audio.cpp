@@ -1,0 +1,126 @@
+// Audio input and Whisper log-mel features. Golden values: scripts/ref/whisper_audio_ref.py.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "../test_util.h"
+#include "nlpc/audio/audio.h"
+#include "nlpc/audio/mel.h"
+#include "nlpc/core/error.h"
+
+using namespace nlpc;
+using nlpc::test::fixture;
+
+namespace {
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST_CASE("jfk.wav decodes to 16 kHz mono float like whisper's s16le path", "[audio]") {
+  audio::AudioInfo info;
+  auto a = audio::load_audio(fixture("audio/jfk.wav"), {}, &info);
+  CHECK(a.size() == 176000);
+  CHECK(info.source_rate == 16000);
+  CHECK(info.source_channels == 1);
+  CHECK(info.container == "WAV");
+  // same samples as the raw payload (after the "data" chunk header) divided by 32768
+  std::string file = test::read_file(fixture("audio/jfk.wav"));
+  std::string bytes = file.substr(file.find("data") + 8);
+  auto raw = audio::decode_s16le(bytes, 1, "jfk");
+  REQUIRE(raw.size() == a.size());
+  for (size_t i = 0; i < a.size(); i += 997) REQUIRE(raw[i] == a[i]);
+}
+
+TEST_CASE("log-mel features match the NumPy reference on jfk.wav within 1e-4", "[audio]") {
+  auto a = audio::load_audio(fixture("audio/jfk.wav"));
+  auto filters = audio::read_npy(fixture("audio/mel_filters_80.npy"));
+  auto f = audio::whisper_features(a, filters);
+  auto ref = audio::read_npy(fixture("audio/jfk_mel.npy"));  // [80, 1100]
+  REQUIRE(f.content_frames == 1100);
+  REQUIRE(f.mel.sizes() == torch::IntArrayRef({80, 4100}));
+  double diff = (f.mel.slice(1, 0, 1100) - ref).abs().max().item<double>();
+  INFO("max abs diff " << diff);
+  CHECK(diff <= 1e-4);
+  auto w = audio::window_features(f, 0);  // [80, 3000]: content then zeros
+  REQUIRE(w.sizes() == torch::IntArrayRef({80, 3000}));
+  CHECK((w.slice(1, 0, 1100) - ref).abs().max().item<double>() <= 1e-4);
+  CHECK(w.slice(1, 1100).abs().max().item<double>() == 0.0);
+  auto w2 = audio::window_features(f, 1000);
+  CHECK((w2.slice(1, 0, 100) - ref.slice(1, 1000)).abs().max().item<double>() <= 1e-4);
+}
+
+TEST_CASE("Slaney mel filters match whisper's mel_filters.npz", "[audio]") {
+  for (int n : {80, 128}) {
+    auto mine = audio::mel_filters_slaney(n);
+    auto ref = audio::read_npy(fixture("audio/mel_filters_" + std::to_string(n) + ".npy"));
+    REQUIRE(mine.sizes() == ref.sizes());
+    CHECK((mine - ref).abs().max().item<double>() < 1e-6);
+  }
+}
+
+TEST_CASE("resampling to 16 kHz keeps duration and pitch; channels are averaged", "[audio]") {
+  test::TempDir dir;
+  std::vector<float> sine(8000);  // 1 s at 8 kHz, 440 Hz
+  for (size_t i = 0; i < sine.size(); ++i) sine[i] = 0.5f * std::sin(2 * M_PI * 440.0 * i / 8000.0);
+  audio::write_wav_s16(dir.file("s8k.wav"), sine, 8000);
+  auto a = audio::load_audio(dir.file("s8k.wav"));
+  REQUIRE(a.size() == 16000);
+  double max_err = 0;
+  for (size_t i = 1000; i < 15000; ++i) {
+    max_err = std::max(max_err, std::abs(a[i] - 0.5 * std::sin(2 * M_PI * 440.0 * i / 16000.0)));
+  }
+  CHECK(max_err < 2e-3);
+  // stereo raw s16le: left = 0.5, right = -0.25 -> mono 0.125
+  std::string raw;
+  for (int i = 0; i < 100; ++i) {
+    for (int16_t v : {int16_t(16384), int16_t(-8192)}) {
+      raw.push_back(static_cast<char>(v & 0xff));
+      raw.push_back(static_cast<char>((v >> 8) & 0xff));
+    }
+  }
+  test::write_file(dir.file("st.raw"), raw);
+  audio::AudioOptions o;
+  o.raw_sample_rate = 16000;
+  o.raw_channels = 2;
+  auto m = audio::load_audio(dir.file("st.raw"), o);
+  REQUIRE(m.size() == 100);
+  CHECK(m[50] == Approx(0.125f));
+}
+
+TEST_CASE("bad audio input gives errors naming the file", "[audio]") {
+  test::TempDir dir;
+  test::write_file(dir.file("empty.wav"), "");
+  test::write_file(dir.file("junk.wav"), "this is not audio at all, just text pretending");
+  test::write_file(dir.file("odd.raw"), "abc");
+  CHECK_THROWS_AS(audio::load_audio(dir.file("empty.wav")), InputError);
+  CHECK_THAT(error_of([&] { audio::load_audio(dir.file("junk.wav")); }),
+             Catch::Contains("junk.wav") && Catch::Contains("cannot decode audio"));
+  CHECK_THAT(error_of([&] { audio::load_audio(dir.file("missing.flac")); }),
+             Catch::Contains("missing.flac") && Catch::Contains("no such file"));
+  CHECK_THROWS_AS(audio::load_audio(dir.file("odd.raw")), UsageError);  // no --sample-rate
+  audio::AudioOptions o;
+  o.raw_sample_rate = 16000;
+  CHECK_THAT(error_of([&] { audio::load_audio(dir.file("odd.raw"), o); }),
+             Catch::Contains("odd.raw") && Catch::Contains("not a multiple of 2"));
+  // a WAV header with zero frames
+  audio::write_wav_s16(dir.file("zero.wav"), {}, 16000);
+  CHECK_THAT(error_of([&] { audio::load_audio(dir.file("zero.wav")); }),
+             Catch::Contains("zero.wav") && Catch::Contains("no samples"));
+}
+
+TEST_CASE(".npy files round-trip", "[audio]") {
+  test::TempDir dir;
+  auto x = torch::arange(12, torch::kFloat32).reshape({3, 4});
+  audio::write_npy(dir.file("x.npy"), x);
+  auto y = audio::read_npy(dir.file("x.npy"));
+  CHECK(torch::equal(x, y));
+  std::string s = test::read_file(dir.file("x.npy"));
+  CHECK(s.find("'shape': (3, 4)") != std::string::npos);
+  CHECK((s.size() - 12 * 4) % 64 == 0);
+}
