@@ -1,0 +1,48 @@
+#pragma once
+// libtorch bridge for checkpoints: safetensors files (single or sharded through
+// model.safetensors.index.json) and pytorch_model.bin (zip pickle) into a name -> tensor map; strict
+// loading of such a map into a torch::nn::Module; saving a module as model.safetensors.
+#include <map>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+namespace nlpc::models {
+
+using StateDict = std::map<std::string, torch::Tensor>;
+
+// Reads one .safetensors file. Floating tensors (F64/F32/F16/BF16) are converted to `float_dtype`;
+// integer and bool tensors keep their type. Tensors are copied out of the mapping (the file is
+// closed on return). Throws InputError for hostile or unsupported files.
+StateDict read_safetensors(const std::string& path, torch::Dtype float_dtype = torch::kFloat);
+
+// Loads the weights of a Hugging Face model folder: model.safetensors, else the shards listed in
+// model.safetensors.index.json, else pytorch_model.bin (zip format, via torch::pickle_load).
+// `path` may also name a single .safetensors or .bin file.
+StateDict load_checkpoint(const std::string& path, torch::Dtype float_dtype = torch::kFloat);
+
+// Writes tensors (moved to CPU, made contiguous) as one safetensors file, atomically, with
+// metadata {"format": "pt"} as transformers writes it.
+void save_safetensors(const std::string& path, const StateDict& tensors);
+
+// named_parameters() + named_buffers() of a module (recursive, HF-style dotted names).
+StateDict module_state_dict(const torch::nn::Module& module);
+
+struct LoadReport {
+  std::vector<std::string> ignored;  // unexpected keys matched by `ignore_unexpected` prefixes
+};
+
+// Strict loading: every parameter and buffer of `module` must be present in `weights` with the
+// same shape, and every key of `weights` must be used (keys starting with a prefix in
+// `ignore_unexpected` are skipped and listed in the report). All problems are collected and
+// reported together in one InputError naming `source`: missing keys, unexpected keys, shape
+// mismatches with both shapes. Nothing is copied unless everything matches. Values are copied
+// into the module's tensors (keeping the module's device and dtype).
+LoadReport load_state_dict_strict(torch::nn::Module& module, const StateDict& weights,
+                                  const std::string& source,
+                                  const std::vector<std::string>& ignore_unexpected = {});
+
+std::string shape_string(const torch::Tensor& t);  // "[768, 3072]"
+
+}  // namespace nlpc::models

@@ -1,0 +1,32 @@
+#pragma once
+// The interface every text encoder (BERT, DistilBERT) implements, so heads and the trainer do not
+// depend on a concrete architecture.
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+namespace nlpc::models {
+
+struct EncoderOutput {
+  torch::Tensor last_hidden;  // [batch, seq, hidden]
+  torch::Tensor pooled;       // [batch, hidden]: BERT's pooler (tanh(dense(h[:, 0]))); undefined for DistilBERT
+  // HF's output_hidden_states: embeddings output then each layer's output (num_layers + 1 entries);
+  // empty unless asked for.
+  std::vector<torch::Tensor> hidden_states;
+};
+
+class Encoder : public torch::nn::Module {
+ public:
+  // input_ids: [batch, seq] int64; attention_mask: [batch, seq] (1 token, 0 padding) or undefined
+  // (all tokens); token_type_ids: [batch, seq] int64 or undefined (zeros; ignored by DistilBERT).
+  virtual EncoderOutput encode(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
+                               const torch::Tensor& token_type_ids, bool want_hidden_states) = 0;
+  virtual int64_t hidden_size() const = 0;
+  // HF key prefix of this encoder inside a task model: "bert" or "distilbert".
+  virtual std::string prefix() const = 0;
+  // HF random initialisation (see hf_init_weights), plus DistilBERT's sinusoidal positions.
+  virtual void init_weights() = 0;
+};
+
+}  // namespace nlpc::models
