@@ -1,0 +1,22 @@
+#pragma once
+// Internal pieces of load_tokenizer shared by the loaders (src/text/loader_*.cpp).
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "nlpc/text/tokenizer.h"
+
+namespace nlpc::text {
+
+std::unique_ptr<Tokenizer> load_tokenizer_json(const std::string& file);
+std::unique_ptr<Tokenizer> load_vocab_txt(const std::string& file, const std::string& folder);
+std::unique_ptr<Tokenizer> load_vocab_merges(const std::string& vocab, const std::string& merges,
+                                             const std::string& folder);
+std::unique_ptr<Tokenizer> load_spm_model(const std::string& file, const std::string& folder);
+// Sets unk/pad/cls/sep/mask/bos/eos from special_tokens_map.json and tokenizer_config.json.
+void apply_special_roles(Tokenizer& tok, const std::string& folder);
+nlohmann::json read_json_if_exists(const std::string& path);
+std::string base64_decode(const std::string& s);
+
+}  // namespace nlpc::text
