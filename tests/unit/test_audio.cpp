@@ -8,6 +8,10 @@
 #include "nlpc/audio/mel.h"
 #include "nlpc/core/error.h"
 
+// libtorch pulls in glog, whose CHECK(cond) aborts and replaces Catch's CHECK; restore Catch's.
+#undef CHECK
+#define CHECK(...) INTERNAL_CATCH_TEST("CHECK", Catch::ResultDisposition::ContinueOnFailure, __VA_ARGS__)
+
 using namespace nlpc;
 using nlpc::test::fixture;
 
