@@ -70,21 +70,29 @@ torch::Tensor load_mel_filters(const std::string& path) {
   if (!j.contains("mel_filters") || !j["mel_filters"].is_array() || j["mel_filters"].empty()) {
     throw InputError(path, 0, 0, "no \"mel_filters\" array ([n_freqs][n_mels]) in the preprocessor config");
   }
+  // transformers stores [n_mels][201] (4.2x) or [201][n_mels] (later versions): accept both
   const auto& rows = j["mel_filters"];
-  int64_t n_freqs = static_cast<int64_t>(rows.size());
-  int64_t n_mels = static_cast<int64_t>(rows[0].size());
-  auto out = torch::zeros({n_mels, n_freqs}, torch::kFloat32);
-  auto acc = out.accessor<float, 2>();
-  for (int64_t f = 0; f < n_freqs; ++f) {
-    if (!rows[f].is_array() || static_cast<int64_t>(rows[f].size()) != n_mels) {
-      throw InputError(path, 0, 0, "mel_filters row " + std::to_string(f) + " does not have " +
-                                       std::to_string(n_mels) + " numbers");
-    }
-    for (int64_t m = 0; m < n_mels; ++m) acc[m][f] = rows[f][m].get<float>();
+  const int64_t n_bins = kNFft / 2 + 1;
+  int64_t n_rows = static_cast<int64_t>(rows.size());
+  int64_t n_cols = rows[0].is_array() ? static_cast<int64_t>(rows[0].size()) : 0;
+  bool bins_first = n_rows == n_bins && n_cols != n_bins;
+  if (!bins_first && n_cols != n_bins) {
+    throw InputError(path, 0, 0, "mel_filters is " + std::to_string(n_rows) + " x " + std::to_string(n_cols) +
+                                     ", expected [n_mels][201] or [201][n_mels]");
   }
-  if (n_freqs != kNFft / 2 + 1) {
-    throw InputError(path, 0, 0, "mel_filters has " + std::to_string(n_freqs) +
-                                     " frequency rows, expected " + std::to_string(kNFft / 2 + 1));
+  int64_t n_mels = bins_first ? n_cols : n_rows;
+  auto out = torch::zeros({n_mels, n_bins}, torch::kFloat32);
+  auto acc = out.accessor<float, 2>();
+  for (int64_t r = 0; r < n_rows; ++r) {
+    if (!rows[r].is_array() || static_cast<int64_t>(rows[r].size()) != n_cols) {
+      throw InputError(path, 0, 0, "mel_filters row " + std::to_string(r) + " does not have " +
+                                       std::to_string(n_cols) + " numbers");
+    }
+    for (int64_t c = 0; c < n_cols; ++c) {
+      float v = rows[r][c].get<float>();
+      if (bins_first) acc[c][r] = v;
+      else acc[r][c] = v;
+    }
   }
   return out;
 }

@@ -3,6 +3,8 @@
 
 #include <cmath>
 
+#include <nlohmann/json.hpp>
+
 #include "../test_util.h"
 #include "nlpc/audio/audio.h"
 #include "nlpc/audio/mel.h"
@@ -127,4 +129,25 @@ TEST_CASE(".npy files round-trip", "[audio]") {
   std::string s = test::read_file(dir.file("x.npy"));
   CHECK(s.find("'shape': (3, 4)") != std::string::npos);
   CHECK((s.size() - 12 * 4) % 64 == 0);
+}
+
+TEST_CASE("preprocessor_config.json mel_filters in either orientation", "[audio]") {
+  test::TempDir dir;
+  auto f = audio::mel_filters_slaney(80);
+  auto to_json = [](const torch::Tensor& t) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (int64_t r = 0; r < t.size(0); ++r) {
+      nlohmann::json row = nlohmann::json::array();
+      for (int64_t c = 0; c < t.size(1); ++c) row.push_back(t[r][c].item<float>());
+      rows.push_back(row);
+    }
+    return nlohmann::json{{"feature_size", 80}, {"mel_filters", rows}}.dump();
+  };
+  test::write_file(dir.file("a.json"), to_json(f));
+  test::write_file(dir.file("b.json"), to_json(f.t()));
+  CHECK(torch::equal(audio::load_mel_filters(dir.file("a.json")), f));
+  CHECK(torch::equal(audio::load_mel_filters(dir.file("b.json")), f));
+  test::write_file(dir.file("c.json"), R"({"mel_filters": [[1, 2], [3, 4]]})");
+  CHECK_THAT(error_of([&] { audio::load_mel_filters(dir.file("c.json")); }),
+             Catch::Contains("c.json") && Catch::Contains("expected [n_mels][201] or [201][n_mels]"));
 }
