@@ -158,7 +158,7 @@ WhisperTokens load_whisper_tokens(const text::Tokenizer& tok, const std::string&
   auto cfg = read_json_or_empty(cfg_file);
   WhisperTokens t;
   auto id_of = [&](const std::string& s) { return static_cast<int64_t>(tok.token_to_id(s)); };
-  t.eot = id_of("<|endoftext|>");
+  t.eot = gen.value("eos_token_id", id_of("<|endoftext|>"));
   t.sot = gen.value("decoder_start_token_id", id_of("<|startoftranscript|>"));
   t.sot_prev = id_of("<|startofprev|>");
   t.sot_lm = id_of("<|startoflm|>");
@@ -179,6 +179,14 @@ WhisperTokens load_whisper_tokens(const text::Tokenizer& tok, const std::string&
     }
   }
   t.timestamp_begin = t.no_timestamps + 1;
+  // Tokenizer folders without the added tokens (whisper-*.en lists them only in
+  // special_tokens_map.json): Whisper's specials precede <|notimestamps|> in a fixed order
+  // (translate, transcribe, startoflm, startofprev, nospeech), as openai/whisper's tokenizer builds them.
+  if (t.no_speech < 0) t.no_speech = t.no_timestamps - 1;
+  if (t.sot_prev < 0) t.sot_prev = t.no_timestamps - 2;
+  if (t.sot_lm < 0) t.sot_lm = t.no_timestamps - 3;
+  if (t.transcribe < 0) t.transcribe = t.no_timestamps - 4;
+  if (t.translate < 0) t.translate = t.no_timestamps - 5;
   if (gen.contains("lang_to_id") && gen["lang_to_id"].is_object()) {
     for (auto it = gen["lang_to_id"].begin(); it != gen["lang_to_id"].end(); ++it) {
       std::string k = it.key();

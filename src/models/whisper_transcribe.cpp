@@ -195,7 +195,12 @@ std::string output_path(const TranscribeOptions& o, const std::string& input) {
   bool dir = o.inputs.size() > 1 || fs::is_directory(o.output) || o.output.back() == '/';
   if (!dir) return o.output;
   fs::create_directories(o.output);
-  return (fs::path(o.output) / (fs::path(input).stem().string() + "." + o.format)).string();
+  // <stem>.<format>, or <file name>.<format> when another input has the same stem
+  std::string name = fs::path(input).stem().string();
+  for (const auto& other : o.inputs) {
+    if (other != input && fs::path(other).stem() == fs::path(input).stem()) name = fs::path(input).filename().string();
+  }
+  return (fs::path(o.output) / (name + "." + o.format)).string();
 }
 
 }  // namespace

@@ -164,3 +164,24 @@ TEST_CASE("transcripts as txt, json, srt and vtt", "[whisper]") {
   CHECK(j["segments"][1]["start"] == 3661.02);
   CHECK_THROWS_AS(models::format_transcript(t, "docx"), UsageError);
 }
+
+TEST_CASE("English-only vocabularies: specials from generation_config and their fixed order", "[whisper]") {
+  test::TempDir dir;
+  for (const char* f : {"vocab.json", "merges.txt"}) {
+    std::filesystem::copy_file(test::fixture(std::string("text/whisper-tiny/") + f), dir.file(f));
+  }
+  // whisper-tiny.en's ids: vocab without the added tokens, specials from generation_config.en.json
+  std::filesystem::copy_file(test::fixture("whisper/generation_config.en.json"), dir.file("generation_config.json"));
+  auto tok = text::load_tokenizer(dir.path().string());
+  auto t = models::load_whisper_tokens(*tok, dir.path().string());
+  CHECK_FALSE(t.multilingual);
+  CHECK(t.sot == 50257);
+  CHECK(t.no_timestamps == 50362);
+  CHECK(t.timestamp_begin == 50363);
+  CHECK(t.no_speech == 50361);
+  CHECK(t.sot_prev == 50360);
+  DecodeOptions o;
+  CHECK(models::sot_sequence(t, o) == std::vector<int64_t>{50257});
+  o.task = "translate";
+  CHECK_THROWS_AS(models::sot_sequence(t, o), UsageError);
+}
