@@ -151,3 +151,58 @@ TEST_CASE("preprocessor_config.json mel_filters in either orientation", "[audio]
   CHECK_THAT(error_of([&] { audio::load_mel_filters(dir.file("c.json")); }),
              Catch::Contains("c.json") && Catch::Contains("expected [n_mels][201] or [201][n_mels]"));
 }
+
+#if __has_include(<sndfile.h>)  // NLPC_HAVE_SNDFILE is private to the library targets
+#include <sndfile.h>
+
+namespace {
+// Writes interleaved float frames with libsndfile in `format`.
+void write_sndfile(const std::string& path, const std::vector<float>& frames, int rate, int channels, int format) {
+  SF_INFO info{};
+  info.samplerate = rate;
+  info.channels = channels;
+  info.format = format;
+  SNDFILE* f = sf_open(path.c_str(), SFM_WRITE, &info);
+  REQUIRE(f != nullptr);
+  if ((format & SF_FORMAT_SUBMASK) == SF_FORMAT_PCM_16) {  // exact: the samples are k / 32768
+    std::vector<short> pcm;
+    for (float v : frames) pcm.push_back(static_cast<short>(std::lround(v * 32768.0f)));
+    sf_writef_short(f, pcm.data(), static_cast<sf_count_t>(pcm.size() / channels));
+  } else {
+    sf_writef_float(f, frames.data(), static_cast<sf_count_t>(frames.size() / channels));
+  }
+  sf_close(f);
+}
+}  // namespace
+
+TEST_CASE("FLAC is lossless, OGG decodes, 44.1 kHz stereo comes back to 16 kHz mono", "[audio]") {
+  test::TempDir dir;
+  auto jfk = audio::load_audio(fixture("audio/jfk.wav"));
+  write_sndfile(dir.file("a.flac"), jfk, 16000, 1, SF_FORMAT_FLAC | SF_FORMAT_PCM_16);
+  audio::AudioInfo info;
+  auto flac = audio::load_audio(dir.file("a.flac"), {}, &info);
+  CHECK(info.container == "FLAC");
+  CHECK(flac == jfk);
+  write_sndfile(dir.file("a.ogg"), jfk, 16000, 1, SF_FORMAT_OGG | SF_FORMAT_VORBIS);
+  auto ogg = audio::load_audio(dir.file("a.ogg"), {}, &info);
+  CHECK(info.container == "OGG");
+  CHECK(ogg.size() == jfk.size());
+  // upsample to 44.1 kHz stereo (left = right) with soxr, store as float WAV, load back
+  auto up = audio::resample(jfk, 16000, 44100);
+  std::vector<float> stereo;
+  for (float v : up) {
+    stereo.push_back(v);
+    stereo.push_back(v);
+  }
+  write_sndfile(dir.file("s.wav"), stereo, 44100, 2, SF_FORMAT_WAV | SF_FORMAT_FLOAT);
+  auto back = audio::load_audio(dir.file("s.wav"), {}, &info);
+  CHECK(info.source_rate == 44100);
+  CHECK(info.source_channels == 2);
+  REQUIRE(back.size() == jfk.size());
+  auto filters = audio::read_npy(fixture("audio/mel_filters_80.npy"));
+  auto a = audio::whisper_features(jfk, filters).mel, b = audio::whisper_features(back, filters).mel;
+  double mean_diff = (a - b).abs().mean().item<double>();
+  INFO("mean abs mel diff after 16k -> 44.1k stereo -> 16k mono: " << mean_diff);
+  CHECK(mean_diff < 1e-3);
+}
+#endif
