@@ -24,7 +24,8 @@ torch::Tensor maybe_dropout(const torch::Tensor& x, double p, bool training) {
 
 }  // namespace
 
-BertLayer::BertLayer(const BertConfig& c, const Activation& act) : config_(c), act_(act) {
+BertLayer::BertLayer(const BertConfig& c, const Activation& act)
+    : config_(c), act_(act), gelu_(c.hidden_act == "gelu") {
   const int64_t h = c.hidden_size;
   auto attention = child(*this, "attention");
   auto self = child(*attention, "self");
@@ -47,7 +48,9 @@ torch::Tensor BertLayer::forward(const torch::Tensor& x, const torch::Tensor& bi
   torch::Tensor a = maybe_dropout(linear_forward(ctx, attn_dense_), config_.hidden_dropout_prob, is_training());
   a = norm(a.add_(x), attn_norm_);
   // BertIntermediate + BertOutput: [batch, seq, intermediate] -> [batch, seq, hidden]
-  torch::Tensor i = act_(linear_forward(a, intermediate_));
+  torch::Tensor i = linear_forward(a, intermediate_);
+  // in inference the exact GELU runs in place (no autograd needs its input)
+  i = (gelu_ && !torch::GradMode::is_enabled()) ? at::gelu_out(i, i) : act_(i);
   torch::Tensor o = maybe_dropout(linear_forward(i, output_), config_.hidden_dropout_prob, is_training());
   return norm(o.add_(a), out_norm_);
 }
