@@ -7,6 +7,7 @@
 
 #include "nlpc/core/error.h"
 #include "nlpc/core/fs.h"
+#include "nlpc/models/checkpoint.h"
 
 namespace nlpc::models {
 namespace {
@@ -371,34 +372,16 @@ std::map<std::string, torch::Tensor> WhisperForConditionalGenerationImpl::state(
 
 void WhisperForConditionalGenerationImpl::load_state(const std::map<std::string, torch::Tensor>& weights,
                                                      const std::string& source) {
-  auto own = state();
-  std::vector<std::string> problems;
-  for (const auto& [name, t] : own) {
-    auto it = weights.find(name);
-    if (it == weights.end()) {
-      problems.push_back("missing key " + name + " (expected shape " + shape_str(t) + ")");
-    } else if (it->second.sizes() != t.sizes()) {
-      problems.push_back(name + ": expected shape " + shape_str(t) + ", got " + shape_str(it->second));
+  // proj_out.weight is tied to the token embedding: accepted (and ignored) when its shape matches
+  auto proj = weights.find("proj_out.weight");
+  if (proj != weights.end()) {
+    const auto& emb = model->decoder->embed_tokens->weight;
+    if (proj->second.sizes() != emb.sizes()) {
+      throw InputError(source, 0, 0, "proj_out.weight: expected " + shape_str(emb) +
+                                         " (tied to model.decoder.embed_tokens.weight), got " + shape_str(proj->second));
     }
   }
-  for (const auto& [name, t] : weights) {
-    if (own.count(name)) continue;
-    if (name == "proj_out.weight") {  // tied to the token embedding: must at least have its shape
-      auto& emb = own.at("model.decoder.embed_tokens.weight");
-      if (t.sizes() != emb.sizes()) {
-        problems.push_back("proj_out.weight: expected shape " + shape_str(emb) + " (tied to embed_tokens), got " + shape_str(t));
-      }
-      continue;
-    }
-    problems.push_back("unexpected key " + name + " " + shape_str(t));
-  }
-  if (!problems.empty()) {
-    std::string msg = "checkpoint does not match the Whisper config (" + std::to_string(problems.size()) + " problems):";
-    for (const auto& p : problems) msg += "\n  " + p;
-    throw InputError(source, 0, 0, msg);
-  }
-  torch::NoGradGuard no_grad;
-  for (auto& [name, t] : own) t.copy_(weights.at(name).to(t.device(), t.scalar_type()));
+  load_state_dict_strict(*this, weights, source, {"proj_out.weight"});
 }
 
 }  // namespace nlpc::models
