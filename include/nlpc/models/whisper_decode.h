@@ -1,0 +1,88 @@
+#pragma once
+// Whisper decoding of one 30 s window, following openai/whisper's decoding.py:
+//   initial tokens [<|startofprev|> prompt...] <|startoftranscript|> [<|lang|> <|task|>] [<|notimestamps|>]
+//   logit filters: SuppressBlank (begin_suppress_tokens at the first sampled position),
+//   SuppressTokens (generation_config suppress_tokens + the task/SOT/no-speech specials) and
+//   ApplyTimestampRules (paired timestamps, non-decreasing, max initial timestamp 1.0 s, timestamp
+//   forced when their total probability beats every text token);
+//   greedy (temperature 0), sampling (temperature > 0, best_of candidates) or beam search
+//   (beam_size, patience 1.0); candidates ranked by sum logprob / length; no-speech probability
+//   from the logits at the <|startoftranscript|> position.
+#include <map>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "nlpc/models/whisper.h"
+
+namespace nlpc::text {
+class Tokenizer;
+}
+
+namespace nlpc::models {
+
+// Special token ids of a Whisper vocabulary (multilingual or .en).
+struct WhisperTokens {
+  int64_t eot = -1, sot = -1, sot_prev = -1, sot_lm = -1, no_speech = -1;
+  int64_t transcribe = -1, translate = -1, no_timestamps = -1, timestamp_begin = -1;
+  std::vector<std::pair<std::string, int64_t>> languages;  // code -> token id, in id order
+  bool multilingual = false;
+  std::vector<int64_t> suppress_tokens;        // generation_config.json (or config.json)
+  std::vector<int64_t> begin_suppress_tokens;  // generation_config.json, default [" ", eot]
+
+  int64_t language_id(const std::string& code) const;  // -1 when unknown
+  std::string language_code(int64_t id) const;          // "" when not a language token
+};
+
+// Reads the ids from the tokenizer and <model_dir>/generation_config.json (config.json as fallback
+// for suppress lists). Throws InputError when a required special token is missing.
+WhisperTokens load_whisper_tokens(const text::Tokenizer& tok, const std::string& model_dir);
+
+struct DecodeOptions {
+  std::string task = "transcribe";  // or "translate"
+  std::string language;             // code ("en"); empty: none (English-only models)
+  bool timestamps = true;
+  double temperature = 0.0;
+  int beam_size = 0;  // 0 = greedy / sampling
+  int best_of = 1;    // candidates when sampling (temperature > 0)
+  double patience = 1.0;
+  int max_new_tokens = 0;  // 0 = n_text_ctx / 2 (224)
+  double max_initial_timestamp = 1.0;
+  std::vector<int64_t> prompt;  // previous text tokens (condition_on_previous_text)
+  uint64_t seed = 0;            // sampling
+};
+
+struct DecodeResult {
+  std::vector<int64_t> tokens;  // sampled tokens without EOT (timestamps included)
+  std::string text;             // text tokens decoded
+  std::string language;
+  double avg_logprob = 0;
+  double sum_logprob = 0;
+  double no_speech_prob = 0;
+  double temperature = 0;
+  double compression_ratio = 0;
+};
+
+// The initial token sequence for `opts` (prompt, SOT, language, task, no-timestamps).
+std::vector<int64_t> sot_sequence(const WhisperTokens& t, const DecodeOptions& opts);
+
+// Language probabilities (code -> probability, sorted by decreasing probability) from the logits
+// after <|startoftranscript|>. encoder_out: [1, src, d_model].
+std::vector<std::pair<std::string, double>> detect_language(WhisperForConditionalGeneration& model,
+                                                            const torch::Tensor& encoder_out,
+                                                            const WhisperTokens& t);
+
+// Decodes one window. encoder_out: [1, src, d_model].
+DecodeResult decode_window(WhisperForConditionalGeneration& model, const torch::Tensor& encoder_out,
+                           const WhisperTokens& t, const text::Tokenizer& tok, const DecodeOptions& opts);
+
+// Applies SuppressBlank/SuppressTokens/ApplyTimestampRules to logits [batch, vocab] in place.
+// tokens: one sequence per row (initial tokens included); sample_begin: length of the initial tokens.
+void apply_logit_filters(torch::Tensor& logits, const std::vector<std::vector<int64_t>>& tokens,
+                         size_t sample_begin, const WhisperTokens& t, const DecodeOptions& opts);
+
+// len(utf8) / len(zlib.compress(utf8)) as openai/whisper computes it (zlib level 6).
+double compression_ratio(const std::string& text);
+
+}  // namespace nlpc::models

@@ -1,0 +1,62 @@
+#pragma once
+// `nlpc transcribe`: recordings -> text with a Whisper model folder (config.json, model.safetensors,
+// generation_config.json, preprocessor_config.json, tokenizer files), following openai/whisper's
+// transcribe(): features over the whole recording (30 s of zero padding), consecutive 3,000-frame
+// windows, each decoded with temperature fallback (compression ratio > 2.4 or avg logprob < -1 retry
+// at the next temperature, unless no-speech prob > 0.6), windows whose no-speech prob > 0.6 and avg
+// logprob < -1 are skipped as silence, segments cut at consecutive timestamp tokens, and the next
+// window starting at the last timestamp (or after the window when it ends with a single timestamp or
+// has no timestamps). Word-level timestamps are not implemented.
+#include <string>
+#include <vector>
+
+#include "nlpc/audio/audio.h"
+
+namespace nlpc::models {
+
+struct TranscribeOptions {
+  std::string model;                 // model folder
+  std::string tokenizer;             // tokenizer folder (default: the model folder)
+  std::vector<std::string> inputs;   // audio files
+  std::string format = "txt";        // txt | json | srt | vtt
+  std::string output = "-";          // file, folder (many inputs) or "-" for stdout
+  std::string dump_features;         // .npy of the first input's features ([n_mels, frames])
+  std::string language = "auto";     // code, or auto (detected on the first window)
+  std::string task = "transcribe";   // or translate
+  int beam_size = 0;                 // 0: greedy
+  int best_of = 5;                   // candidates when sampling at temperature > 0
+  bool timestamps = true;
+  int max_new_tokens = 0;            // 0: 224 (n_text_ctx / 2)
+  std::vector<double> temperatures = {0.0, 0.2, 0.4, 0.6, 0.8, 1.0};
+  double compression_ratio_threshold = 2.4;
+  double logprob_threshold = -1.0;
+  double no_speech_threshold = 0.6;
+  bool condition_on_previous_text = true;
+  uint64_t seed = 0;
+  std::string device = "cpu";
+  audio::AudioOptions audio;
+};
+
+struct TranscriptSegment {
+  double start = 0, end = 0;
+  std::string text;
+  std::vector<int64_t> tokens;
+  double avg_logprob = 0, no_speech_prob = 0, temperature = 0, compression_ratio = 0;
+};
+
+struct Transcript {
+  std::string file;
+  std::string language;
+  std::string text;
+  std::vector<TranscriptSegment> segments;
+};
+
+// Output formats. json: {"text", "language", "segments": [{"start","end","text","tokens",
+// "avg_logprob","no_speech_prob"}]}; srt/vtt: one cue per segment.
+std::string format_transcript(const Transcript& t, const std::string& format);
+std::string format_timestamp(double seconds, char decimal_marker, bool always_hours);
+
+// Runs the whole command; returns the exit code.
+int run_transcribe(const TranscribeOptions& opts);
+
+}  // namespace nlpc::models

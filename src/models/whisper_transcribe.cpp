@@ -1,0 +1,284 @@
+// `nlpc transcribe` pipeline (openai/whisper transcribe() semantics). See whisper_transcribe.h.
+#include "nlpc/models/whisper_transcribe.h"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "nlpc/audio/mel.h"
+#include "nlpc/core/error.h"
+#include "nlpc/core/fs.h"
+#include "nlpc/core/log.h"
+#include "nlpc/core/progress.h"
+#include "nlpc/core/signals.h"
+#include "nlpc/models/checkpoint.h"
+#include "nlpc/models/device.h"
+#include "nlpc/models/whisper.h"
+#include "nlpc/models/whisper_decode.h"
+#include "nlpc/text/tokenizer.h"
+
+namespace nlpc::models {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr double kTimePrecision = 0.02;  // seconds per timestamp token
+constexpr int64_t kInputStride = 2;      // mel frames per encoder position
+
+struct Loaded {
+  WhisperForConditionalGeneration model{nullptr};
+  std::unique_ptr<text::Tokenizer> tok;
+  WhisperTokens tokens;
+  torch::Tensor filters;
+  c10::Device device{c10::kCPU};
+};
+
+Loaded load_model(const TranscribeOptions& o) {
+  if (o.model.empty()) throw UsageError("transcribe: --model DIR is required (a Hugging Face Whisper folder)");
+  Loaded l;
+  auto cfg = load_whisper_config(o.model);
+  l.device = resolve_device(o.device);
+  l.model = WhisperForConditionalGeneration(cfg);
+  l.model->load_state(load_checkpoint(o.model), o.model);
+  l.model->to(l.device);
+  l.model->eval();
+  l.tok = text::load_tokenizer(o.tokenizer.empty() ? o.model : o.tokenizer);
+  l.tokens = load_whisper_tokens(*l.tok, o.model);
+  l.filters = audio::mel_filters_for_model(o.model, cfg.num_mel_bins);
+  return l;
+}
+
+std::string decode_text(const Loaded& l, const std::vector<int64_t>& tokens) {
+  std::vector<int32_t> ids;
+  for (auto t : tokens) if (t < l.tokens.eot) ids.push_back(static_cast<int32_t>(t));
+  return l.tok->decode(ids);
+}
+
+std::string strip(const std::string& s) {
+  auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return "";
+  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
+}
+
+DecodeResult decode_with_fallback(Loaded& l, const torch::Tensor& enc, DecodeOptions base, const TranscribeOptions& o) {
+  DecodeResult r;
+  for (double temp : o.temperatures) {
+    DecodeOptions d = base;
+    d.temperature = temp;
+    d.beam_size = temp > 0 ? 0 : o.beam_size;
+    d.best_of = temp > 0 ? o.best_of : 1;
+    r = decode_window(l.model, enc, l.tokens, *l.tok, d);
+    bool fallback = (o.compression_ratio_threshold > 0 && r.compression_ratio > o.compression_ratio_threshold) ||
+                    r.avg_logprob < o.logprob_threshold;
+    if (r.no_speech_prob > o.no_speech_threshold) fallback = false;  // silence
+    if (!fallback) break;
+    spdlog::debug("window: fallback from temperature {} (compression ratio {:.2f}, avg logprob {:.2f})", temp,
+                  r.compression_ratio, r.avg_logprob);
+  }
+  return r;
+}
+
+TranscriptSegment make_segment(const Loaded& l, double start, double end, std::vector<int64_t> tokens,
+                               const DecodeResult& r) {
+  TranscriptSegment s;
+  s.start = start;
+  s.end = end;
+  s.text = decode_text(l, tokens);
+  s.tokens = std::move(tokens);
+  s.avg_logprob = r.avg_logprob;
+  s.no_speech_prob = r.no_speech_prob;
+  s.temperature = r.temperature;
+  s.compression_ratio = r.compression_ratio;
+  return s;
+}
+
+// Splits a window's tokens at consecutive timestamps; returns how far to advance `seek` (frames).
+int64_t split_segments(const Loaded& l, const DecodeResult& r, double time_offset, int64_t segment_size,
+                       std::vector<TranscriptSegment>& out) {
+  const auto& tok = r.tokens;
+  const int64_t tb = l.tokens.timestamp_begin;
+  auto is_ts = [&](size_t i) { return tok[i] >= tb; };
+  bool single_ending = tok.size() >= 2 && !is_ts(tok.size() - 2) && is_ts(tok.size() - 1);
+  std::vector<size_t> slices;
+  for (size_t i = 1; i < tok.size(); ++i) if (is_ts(i - 1) && is_ts(i)) slices.push_back(i);
+  if (!slices.empty()) {
+    if (single_ending) slices.push_back(tok.size());
+    size_t last = 0;
+    for (size_t cur : slices) {
+      std::vector<int64_t> part(tok.begin() + static_cast<std::ptrdiff_t>(last), tok.begin() + static_cast<std::ptrdiff_t>(cur));
+      double start = time_offset + (part.front() - tb) * kTimePrecision;
+      double end = time_offset + (part.back() - tb) * kTimePrecision;
+      out.push_back(make_segment(l, start, end, std::move(part), r));
+      last = cur;
+    }
+    if (single_ending) return segment_size;
+    return (tok[last - 1] - tb) * kInputStride;
+  }
+  double duration = static_cast<double>(segment_size) / audio::kFramesPerSecond;
+  int64_t last_ts = -1;
+  for (auto t : tok) if (t >= tb) last_ts = t;
+  if (last_ts >= 0 && last_ts != tb) duration = (last_ts - tb) * kTimePrecision;
+  out.push_back(make_segment(l, time_offset, time_offset + duration, tok, r));
+  return segment_size;
+}
+
+Transcript transcribe_file(Loaded& l, const std::string& path, const TranscribeOptions& o) {
+  torch::NoGradGuard no_grad;
+  auto samples = audio::load_audio(path, o.audio);
+  auto feats = audio::whisper_features(samples, l.filters);
+  if (!o.dump_features.empty()) {
+    int64_t windows = std::max<int64_t>(1, (feats.content_frames + audio::kNFrames - 1) / audio::kNFrames);
+    audio::write_npy(o.dump_features, audio::pad_or_trim(feats.mel.slice(1, 0, feats.content_frames), windows * audio::kNFrames));
+  }
+  Transcript tr;
+  tr.file = path;
+  DecodeOptions base;
+  base.task = o.task;
+  base.timestamps = o.timestamps;
+  base.max_new_tokens = o.max_new_tokens;
+  base.seed = o.seed;
+  auto encode = [&](const torch::Tensor& window) {  // window: [n_mels, 3000]
+    return l.model->encode(window.unsqueeze(0).to(l.device));
+  };
+  if (!l.tokens.multilingual) {
+    if (o.language != "auto" && o.language != "en") {
+      throw UsageError("--language " + o.language + ": this model is English-only (use --language en or auto)");
+    }
+    tr.language = "en";
+  } else if (o.language == "auto") {
+    // like transcribe(): detected on the first 3,000 frames of the padded features
+    auto probs = detect_language(l.model, encode(feats.mel.slice(1, 0, audio::kNFrames)), l.tokens);
+    tr.language = probs.front().first;
+    spdlog::info("{}: detected language {} (p={:.2f})", path, tr.language, probs.front().second);
+  } else {
+    if (l.tokens.language_id(o.language) < 0) throw UsageError("--language: unknown language code '" + o.language + "'");
+    tr.language = o.language;
+  }
+  base.language = l.tokens.multilingual ? tr.language : "";
+  std::vector<int64_t> all_tokens;
+  size_t prompt_reset = 0;
+  ProgressBar bar(fs::path(path).filename().string(), feats.content_frames, "frames");
+  int64_t seek = 0;
+  while (seek < feats.content_frames) {
+    check_interrupted();
+    int64_t segment_size = std::min(audio::kNFrames, feats.content_frames - seek);
+    double time_offset = static_cast<double>(seek) / audio::kFramesPerSecond;
+    DecodeOptions d = base;
+    if (o.condition_on_previous_text) d.prompt.assign(all_tokens.begin() + static_cast<std::ptrdiff_t>(prompt_reset), all_tokens.end());
+    auto enc = encode(audio::window_features(feats, seek));
+    auto r = decode_with_fallback(l, enc, d, o);
+    if (r.no_speech_prob > o.no_speech_threshold && !(r.avg_logprob > o.logprob_threshold)) {
+      seek += segment_size;  // silence
+      bar.update(seek);
+      continue;
+    }
+    std::vector<TranscriptSegment> current;
+    int64_t advance = split_segments(l, r, time_offset, segment_size, current);
+    seek += std::max<int64_t>(advance, 1);
+    for (auto& s : current) {
+      if (s.start == s.end || strip(s.text).empty()) continue;  // instantaneous or empty
+      all_tokens.insert(all_tokens.end(), s.tokens.begin(), s.tokens.end());
+      tr.text += s.text;
+      tr.segments.push_back(std::move(s));
+    }
+    if (!o.condition_on_previous_text || r.temperature > 0.5) prompt_reset = all_tokens.size();
+    bar.update(std::min(seek, feats.content_frames));
+  }
+  bar.finish();
+  return tr;
+}
+
+std::string output_path(const TranscribeOptions& o, const std::string& input) {
+  if (o.output == "-") return "-";
+  bool dir = o.inputs.size() > 1 || fs::is_directory(o.output) || o.output.back() == '/';
+  if (!dir) return o.output;
+  fs::create_directories(o.output);
+  // <stem>.<format>, or <file name>.<format> when another input has the same stem
+  std::string name = fs::path(input).stem().string();
+  for (const auto& other : o.inputs) {
+    if (other != input && fs::path(other).stem() == fs::path(input).stem()) name = fs::path(input).filename().string();
+  }
+  return (fs::path(o.output) / (name + "." + o.format)).string();
+}
+
+}  // namespace
+
+std::string format_timestamp(double seconds, char decimal_marker, bool always_hours) {
+  int64_t ms = static_cast<int64_t>(std::llround(seconds * 1000.0));
+  int64_t h = ms / 3600000, m = (ms / 60000) % 60, s = (ms / 1000) % 60;
+  ms %= 1000;
+  char buf[64];
+  if (always_hours || h > 0) {
+    std::snprintf(buf, sizeof(buf), "%02lld:%02lld:%02lld%c%03lld", (long long)h, (long long)m, (long long)s, decimal_marker, (long long)ms);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%02lld:%02lld%c%03lld", (long long)m, (long long)s, decimal_marker, (long long)ms);
+  }
+  return buf;
+}
+
+std::string format_transcript(const Transcript& t, const std::string& format) {
+  std::ostringstream out;
+  if (format == "txt") {
+    for (const auto& s : t.segments) out << strip(s.text) << "\n";
+  } else if (format == "json") {
+    nlohmann::json j;
+    j["text"] = t.text;
+    j["language"] = t.language;
+    j["segments"] = nlohmann::json::array();
+    for (size_t i = 0; i < t.segments.size(); ++i) {
+      const auto& s = t.segments[i];
+      j["segments"].push_back({{"id", i}, {"start", std::round(s.start * 1000) / 1000}, {"end", std::round(s.end * 1000) / 1000},
+                               {"text", s.text}, {"tokens", s.tokens}, {"avg_logprob", s.avg_logprob},
+                               {"no_speech_prob", s.no_speech_prob}, {"temperature", s.temperature},
+                               {"compression_ratio", s.compression_ratio}});
+    }
+    out << j.dump() << "\n";
+  } else if (format == "srt") {
+    for (size_t i = 0; i < t.segments.size(); ++i) {
+      const auto& s = t.segments[i];
+      out << i + 1 << "\n" << format_timestamp(s.start, ',', true) << " --> " << format_timestamp(s.end, ',', true) << "\n"
+          << strip(s.text) << "\n\n";
+    }
+  } else if (format == "vtt") {
+    out << "WEBVTT\n\n";
+    for (const auto& s : t.segments) {
+      out << format_timestamp(s.start, '.', false) << " --> " << format_timestamp(s.end, '.', false) << "\n"
+          << strip(s.text) << "\n\n";
+    }
+  } else {
+    throw UsageError("--format: expected txt, json, srt or vtt, got '" + format + "'");
+  }
+  return out.str();
+}
+
+int run_transcribe(const TranscribeOptions& o) {
+  if (o.inputs.empty()) throw UsageError("transcribe: give one or more audio files");
+  format_transcript(Transcript{}, o.format);  // validates --format before any work
+  if (!o.dump_features.empty() && o.inputs.size() > 1) {
+    throw UsageError("--dump-features writes one file: give a single audio input");
+  }
+  if (o.beam_size < 0 || o.max_new_tokens < 0) throw UsageError("--beam-size and --max-new-tokens must be >= 0");
+  if (o.task != "transcribe" && o.task != "translate") throw UsageError("--task: expected transcribe or translate");
+  if (o.inputs.size() > 1 && o.output != "-" && fs::exists(o.output) && !fs::is_directory(o.output)) {
+    throw UsageError("--output " + o.output + ": with several inputs, --output must be a folder");
+  }
+  Loaded l = load_model(o);
+  std::string to_stdout;
+  for (const auto& input : o.inputs) {
+    auto tr = transcribe_file(l, input, o);
+    std::string text = format_transcript(tr, o.format);
+    std::string path = output_path(o, input);
+    if (path == "-") {
+      std::fwrite(text.data(), 1, text.size(), stdout);
+      std::fflush(stdout);
+    } else {
+      write_file_atomic(path, text);
+      spdlog::info("{} -> {}", input, path);
+    }
+  }
+  return 0;
+}
+
+}  // namespace nlpc::models
