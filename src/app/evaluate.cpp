@@ -46,6 +46,29 @@ std::string excerpt(const std::string& s, size_t n) {
 }
 }  // namespace
 
+std::vector<size_t> text_column_indices(const io::TableReader& reader, const std::string& spec) {
+  std::vector<size_t> out;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = spec.find(',', start);
+    const std::string name = spec.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    out.push_back(reader.column_index(name));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::string join_text_columns(const std::vector<std::string>& fields, const std::vector<size_t>& cols) {
+  if (cols.size() == 1) return fields[cols[0]];
+  std::string out;
+  for (size_t i = 0; i < cols.size(); ++i) {
+    if (i > 0) out += '\n';
+    out += fields[cols[i]];
+  }
+  return out;
+}
+
 bool is_aggregate_metric(const std::string& name) { return name.find('/') == std::string::npos; }
 
 LabelledSet read_labelled_set(const std::string& path, const DataSpec& spec) {
@@ -53,7 +76,8 @@ LabelledSet read_labelled_set(const std::string& path, const DataSpec& spec) {
   topts.format = io::parse_table_format(spec.format);
   if (!spec.delimiter.empty()) topts.delimiter = io::parse_delimiter(spec.delimiter);
   io::TableReader reader(path, topts);
-  const size_t ti = reader.column_index(spec.text_column);
+  const std::vector<size_t> text_cols = text_column_indices(reader, spec.text_column);
+  const size_t ti = text_cols.front();
   const size_t li = reader.column_index(spec.label_column);
   const int64_t pi = spec.pair_column.empty() ? -1 : static_cast<int64_t>(reader.column_index(spec.pair_column));
   LabelledSet set;
@@ -61,7 +85,7 @@ LabelledSet read_labelled_set(const std::string& path, const DataSpec& spec) {
   io::TableRecord rec;
   while (reader.next(rec)) {
     if (spec.max_rows > 0 && static_cast<int64_t>(set.texts.size()) >= spec.max_rows) break;
-    const std::string& text = rec.fields[ti];
+    const std::string text = join_text_columns(rec.fields, text_cols);
     if (blank(text)) {
       if (spec.empty_text == "fail") {
         throw reader.error_at(ti, "empty text in column \"" + spec.text_column +

@@ -14,6 +14,7 @@
 #include "nlpc/io/csv.h"
 #include "nlpc/io/jsonl.h"
 #include "nlpc/io/table.h"
+#include "nlpc/app/evaluate.h"
 #include "nlpc/models/text_classifier.h"
 
 namespace nlpc {
@@ -79,7 +80,7 @@ PredictStats run_predict(const PredictOptions& opts) {
   topts.allow_ragged = opts.on_error == "skip";
   io::TableReader reader(opts.input, topts);
   const auto& columns = reader.columns();
-  const size_t text_idx = reader.column_index(opts.text_column);
+  const std::vector<size_t> text_cols = text_column_indices(reader, opts.text_column);
   const int64_t pair_idx = opts.pair_column.empty() ? -1 : static_cast<int64_t>(reader.column_index(opts.pair_column));
 
   TableFormat out_format = io::parse_table_format(opts.output_format);
@@ -149,11 +150,14 @@ PredictStats run_predict(const PredictOptions& opts) {
     check_interrupted();
 
     // Predict in length-sorted batches.
+    std::vector<std::string> texts_of_window;
+    texts_of_window.reserve(rows.size());
+    for (const auto& r : rows) texts_of_window.push_back(join_text_columns(r.fields, text_cols));
     std::vector<size_t> order(rows.size());
     std::iota(order.begin(), order.end(), 0);
     if (clf->prefers_length_batching()) {
       std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-        return rows[a].fields[text_idx].size() < rows[b].fields[text_idx].size();
+        return texts_of_window[a].size() < texts_of_window[b].size();
       });
     }
     eval::Matrix proba(static_cast<int64_t>(rows.size()), k);
@@ -161,7 +165,7 @@ PredictStats run_predict(const PredictOptions& opts) {
       const size_t end = std::min(order.size(), start + batch);
       std::vector<std::string> texts, pairs;
       for (size_t i = start; i < end; ++i) {
-        texts.push_back(rows[order[i]].fields[text_idx]);
+        texts.push_back(texts_of_window[order[i]]);
         if (pair_idx >= 0) pairs.push_back(rows[order[i]].fields[static_cast<size_t>(pair_idx)]);
       }
       eval::Matrix p = clf->predict_proba(texts, pair_idx >= 0 ? &pairs : nullptr);

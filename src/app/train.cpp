@@ -77,6 +77,16 @@ void evaluate_saved_model(const TrainConfig& cfg, const TrainData& data, runs::R
     std::printf("run %s\n", run.id().c_str());
     return;
   }
+  if (data.valid && data.test && !data.valid_logged) {
+    // Models without evaluations during training (the n-gram SVM) still get their valid metrics.
+    EvalSettings vs = es;
+    vs.bootstrap = 0;
+    vs.errors = 0;
+    EvalResult v = evaluate_classifier(*clf, *data.valid, vs);
+    for (const auto& [name, x] : v.metrics.items()) {
+      if (is_aggregate_metric(name)) run.log_metric("valid/" + name, x, step);
+    }
+  }
   EvalResult r = evaluate_classifier(*clf, *final_set, es);
   for (const auto& [name, v] : r.metrics.items()) {
     if (is_aggregate_metric(name)) run.log_metric(prefix + name, v, step);
@@ -124,6 +134,7 @@ int run_train(const TrainCommandOptions& opts) {
       throw UsageError("task '" + cfg.task + "' is not supported by nlpc train yet (supported: classification, multilabel)");
     }
     TrainData data = read_train_data(cfg, run);
+    data.valid_logged = cfg.model.type != "ngram" || cfg.model.ngram.solver == "sgd";
     int64_t final_step = 0;
     if (cfg.model.type == "ngram") {
       final_step = train_ngram(cfg, data, run);

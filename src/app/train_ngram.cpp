@@ -27,6 +27,10 @@ int64_t train_ngram(const TrainConfig& cfg, const TrainData& data, runs::Run& ru
   t.lr = static_cast<float>(cfg.train.lr);
   t.l2 = static_cast<float>(g.l2);
   t.average = g.average;
+  t.solver = g.solver;
+  t.C = g.svm_c;
+  t.tol = g.svm_tol;
+  t.max_iter = g.svm_max_iter;
   t.seed = static_cast<uint64_t>(cfg.train.seed);
   t.threads = num_threads();
   t.on_epoch = [&](int epoch, const eval::MetricSet& valid) {

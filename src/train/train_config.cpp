@@ -44,7 +44,7 @@ ConfigSchema build_schema() {
   s.add({"model.ngram.lowercase", T::kBool, true, "lower-case before extracting n-grams", {}});
   s.add({"model.ngram.word_ngram_min", T::kInt, 1, "shortest word n-gram (0 = no word features)", {}});
   s.add({"model.ngram.word_ngram_max", T::kInt, 2, "longest word n-gram", {}});
-  s.add({"model.ngram.char_ngram_min", T::kInt, 2, "shortest character n-gram inside words (0 = none)", {}});
+  s.add({"model.ngram.char_ngram_min", T::kInt, 0, "shortest character n-gram inside words (0 = none, e.g. 2)", {}});
   s.add({"model.ngram.char_ngram_max", T::kInt, 5, "longest character n-gram", {}});
   s.add({"model.ngram.hash_bits", T::kInt, 22, "2^hash_bits hashed feature buckets (10..28)", {}});
   s.add({"model.ngram.min_df", T::kInt, 2, "keep features seen in at least this many training texts", {}});
@@ -52,7 +52,13 @@ ConfigSchema build_schema() {
   s.add({"model.ngram.use_idf", T::kBool, true, "TF-IDF weighting (smooth idf)", {}});
   s.add({"model.ngram.word_weight", T::kFloat, 1.0, "scale of the word feature group", {}});
   s.add({"model.ngram.char_weight", T::kFloat, 1.0, "scale of the character feature group", {}});
-  s.add({"model.ngram.l2", T::kFloat, 0.0, "L2 penalty of the linear model", {}});
+  s.add({"model.ngram.solver", T::kString, "svm", "svm: one-vs-rest squared-hinge linear SVMs (dual coordinate "
+         "descent, probabilities calibrated on valid); sgd: softmax/logistic regression by averaged SGD "
+         "(uses train.epochs and train.lr)", {"svm", "sgd"}});
+  s.add({"model.ngram.svm_c", T::kFloat, 0.5, "svm: inverse regularisation strength C", {}});
+  s.add({"model.ngram.svm_tol", T::kFloat, 0.1, "svm: stopping tolerance", {}});
+  s.add({"model.ngram.svm_max_iter", T::kInt, 200, "svm: passes per class", {}});
+  s.add({"model.ngram.l2", T::kFloat, 0.0, "sgd: L2 penalty of the linear model", {}});
   s.add({"model.ngram.average", T::kBool, true, "averaged SGD", {}});
   // train
   s.add({"train.epochs", T::kInt, nullptr, "passes over the training data (default: 5 for ngram, 3 otherwise)", {}});
@@ -145,6 +151,10 @@ TrainConfig train_config_from_json(const json& r, const std::string& source) {
     g.word_weight = n.value("word_weight", g.word_weight);
     g.char_weight = n.value("char_weight", g.char_weight);
     g.l2 = n.value("l2", g.l2);
+    g.solver = n.value("solver", g.solver);
+    g.svm_c = n.value("svm_c", g.svm_c);
+    g.svm_tol = n.value("svm_tol", g.svm_tol);
+    g.svm_max_iter = n.value("svm_max_iter", g.svm_max_iter);
     g.average = n.value("average", g.average);
   }
   // Defaults that depend on the model type are written back, so params.json shows what was used.

@@ -127,8 +127,9 @@ TEST_CASE("train: bad input is a clear usage error", "[e2e][train]") {
 TEST_CASE("runs report renders the runs made by the test suite", "[e2e][report]") {
   TempDir d;
   std::vector<std::string> ids;
-  for (const char* extra : {"--set train.seed=1", "--set model.ngram.char_ngram_min=0 --set train.seed=2",
-                            "--set model.ngram.word_ngram_max=1 --set train.epochs=2"}) {
+  for (const char* extra : {"--set model.ngram.solver=sgd --set train.seed=1",
+                            "--set model.ngram.solver=sgd --set model.ngram.char_ngram_min=2 --set train.seed=2",
+                            "--set model.ngram.solver=sgd --set model.ngram.word_ngram_max=1 --set train.epochs=2"}) {
     auto r = run_nlpc(baseline_args(d, extra));
     REQUIRE(r.exit_code == 0);
     ids.push_back(run_id_of(r.out));

@@ -1,5 +1,8 @@
 // Model layer: golden outputs from scripts/ref/bert_ref.py (independent plain-PyTorch reference),
 // strict loading, configs, heads, saving.
+// torch before Catch2: glog (pulled in by torch) defines CHECK too; included first, Catch's wins.
+#include <torch/torch.h>
+
 #include <catch2/catch.hpp>
 
 #include <filesystem>

@@ -14,6 +14,14 @@
 namespace nlpc {
 
 class TextClassifier;
+namespace io {
+class TableReader;
+}
+
+// `text_column` may name several columns separated by commas ("summary,text"): their values are
+// joined with a newline, in that order, into the model's input text (train, eval and predict alike).
+std::vector<size_t> text_column_indices(const io::TableReader& reader, const std::string& text_column);
+std::string join_text_columns(const std::vector<std::string>& fields, const std::vector<size_t>& cols);
 
 struct DataSpec {
   std::string format = "auto";

@@ -15,6 +15,7 @@ struct TrainData {
   LabelledSet train;
   std::optional<LabelledSet> valid, test;
   std::vector<std::string> labels;
+  bool valid_logged = false;  // valid/<metric> already logged during training
 };
 
 DataSpec data_spec(const TrainConfig& cfg);

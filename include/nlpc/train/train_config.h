@@ -32,7 +32,7 @@ struct NgramConfig {
   bool lowercase = true;
   int word_ngram_min = 1;
   int word_ngram_max = 2;
-  int char_ngram_min = 2;
+  int char_ngram_min = 0;
   int char_ngram_max = 5;
   int hash_bits = 22;
   int min_df = 2;
@@ -42,6 +42,10 @@ struct NgramConfig {
   double char_weight = 1.0;
   double l2 = 0.0;
   bool average = true;
+  std::string solver = "svm";
+  double svm_c = 0.5;
+  double svm_tol = 0.1;
+  int svm_max_iter = 200;
 };
 
 struct ModelConfig {
