@@ -39,7 +39,7 @@ TEST_CASE("tokenize reads stdin lines and CSV columns with pairs and truncation"
   CHECK(read_file(d.file("out.txt")) == "101 2129 2214 102 1045 2572 1000 102\n101 1060 102 4800 2240 102\n");
   r = run_nlpc("tokenize " + bert() + " --input '" + d.file("in.csv") + "' --column nope");
   CHECK(r.exit_code == 2);
-  CHECK_THAT(r.err, Catch::Contains("has no column 'nope' (columns: id, q, a)"));
+  CHECK_THAT(r.err, Catch::Contains("no column named \"nope\"; the columns are \"id\", \"q\", \"a\""));
 }
 
 TEST_CASE("tokenize decode turns id lines back into text", "[tokenize_cli]") {
