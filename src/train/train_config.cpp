@@ -17,7 +17,8 @@ ConfigSchema build_schema() {
                                             "multi-label thresholds", {}});
   s.add({"data.test", T::kString, nullptr, "test file, scored once at the end", {}});
   s.add({"data.format", T::kString, "", "csv | tsv | jsonl; empty = from the file extension", {"", "csv", "tsv", "jsonl"}});
-  s.add({"data.text_column", T::kString, "text", "input text column", {}});
+  s.add({"data.text_column", T::kString, "text", "input text column; several separated by commas "
+                                                 "(\"summary,text\") are joined with a newline", {}});
   s.add({"data.pair_column", T::kString, "", "optional second text (sentence pairs)", {}});
   s.add({"data.label_column", T::kString, "label", "label column (classification, multilabel)", {}});
   s.add({"data.label_separator", T::kString, ";", "separator of labels in a multilabel cell", {}});
