@@ -145,7 +145,8 @@ static float best_threshold(const std::vector<std::pair<float, char>>& sorted_de
   return best;
 }
 
-std::vector<float> tune_thresholds(const LabelSets& y_true, const Matrix& proba, float default_threshold) {
+std::vector<float> tune_thresholds(const LabelSets& y_true, const Matrix& proba, float default_threshold,
+                                   int min_positives) {
   check_inputs(y_true, proba, {default_threshold});
   int64_t n = proba.rows, L = proba.cols;
   auto ind = indicator(y_true, L);
@@ -157,6 +158,7 @@ std::vector<float> tune_thresholds(const LabelSets& y_true, const Matrix& proba,
       col[size_t(i)] = {proba.at(i, l), ind[size_t(i * L + l)]};
       positives += ind[size_t(i * L + l)];
     }
+    if (positives < std::max(1, min_positives)) continue;  // keeps default_threshold
     std::sort(col.begin(), col.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
     out[size_t(l)] = best_threshold(col, positives, default_threshold);
   }

@@ -1,5 +1,7 @@
 #include "nlpc/models/bert.h"
 
+#include "nlpc/core/error.h"
+
 namespace nlpc::models {
 namespace {
 
@@ -24,7 +26,8 @@ torch::Tensor maybe_dropout(const torch::Tensor& x, double p, bool training) {
 
 }  // namespace
 
-BertLayer::BertLayer(const BertConfig& c, const Activation& act) : config_(c), act_(act) {
+BertLayer::BertLayer(const BertConfig& c, const Activation& act)
+    : config_(c), act_(act), gelu_(c.hidden_act == "gelu") {
   const int64_t h = c.hidden_size;
   auto attention = child(*this, "attention");
   auto self = child(*attention, "self");
@@ -47,7 +50,9 @@ torch::Tensor BertLayer::forward(const torch::Tensor& x, const torch::Tensor& bi
   torch::Tensor a = maybe_dropout(linear_forward(ctx, attn_dense_), config_.hidden_dropout_prob, is_training());
   a = norm(a.add_(x), attn_norm_);
   // BertIntermediate + BertOutput: [batch, seq, intermediate] -> [batch, seq, hidden]
-  torch::Tensor i = act_(linear_forward(a, intermediate_));
+  torch::Tensor i = linear_forward(a, intermediate_);
+  // in inference the exact GELU runs in place (no autograd needs its input)
+  i = (gelu_ && !torch::GradMode::is_enabled()) ? at::gelu_out(i, i) : act_(i);
   torch::Tensor o = maybe_dropout(linear_forward(i, output_), config_.hidden_dropout_prob, is_training());
   return norm(o.add_(a), out_norm_);
 }
@@ -76,8 +81,10 @@ EncoderOutput BertModel::encode(const torch::Tensor& input_ids, const torch::Ten
                                 const torch::Tensor& token_type_ids, bool want_hidden_states) {
   // input_ids: [batch, seq]
   const int64_t seq = input_ids.size(1);
-  TORCH_CHECK(seq <= config_.max_position_embeddings, "sequence length ", seq,
-              " exceeds max_position_embeddings ", config_.max_position_embeddings);
+  if (seq > config_.max_position_embeddings) {
+    throw UsageError("sequence length " + std::to_string(seq) + " exceeds the model's max_position_embeddings " +
+                     std::to_string(config_.max_position_embeddings) + "; truncate the input (max_length)");
+  }
   EncoderOutput out;
   // BertEmbeddings: word + token_type + position, LayerNorm, dropout -> [batch, seq, hidden]
   torch::Tensor x = torch::embedding(word_->weight, input_ids, config_.pad_token_id);

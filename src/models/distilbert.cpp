@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "nlpc/core/error.h"
+
 namespace nlpc::models {
 namespace {
 
@@ -83,8 +85,10 @@ EncoderOutput DistilBertModel::encode(const torch::Tensor& input_ids, const torc
                                       const torch::Tensor& /*token_type_ids*/, bool want_hidden_states) {
   // input_ids: [batch, seq]
   const int64_t seq = input_ids.size(1);
-  TORCH_CHECK(seq <= config_.max_position_embeddings, "sequence length ", seq,
-              " exceeds max_position_embeddings ", config_.max_position_embeddings);
+  if (seq > config_.max_position_embeddings) {
+    throw UsageError("sequence length " + std::to_string(seq) + " exceeds the model's max_position_embeddings " +
+                     std::to_string(config_.max_position_embeddings) + "; truncate the input (max_length)");
+  }
   EncoderOutput out;
   // Embeddings: word + position, LayerNorm, dropout -> [batch, seq, dim]
   torch::Tensor x = torch::embedding(word_->weight, input_ids, config_.pad_token_id);

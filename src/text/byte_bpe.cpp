@@ -12,9 +12,11 @@ namespace {
 
 std::atomic<uint64_t> g_owner_counter{1};
 
+// Per-thread cache of pre-token → ids: words maps to an offset in ids, where ids[off] is the count.
 struct WordCache {
   uint64_t owner = 0;
-  std::unordered_map<std::string, std::vector<int32_t>> words;
+  StrIdMap words;
+  std::vector<int32_t> ids;
 };
 thread_local WordCache t_cache;
 constexpr size_t kCacheMax = 200000;
@@ -102,7 +104,11 @@ ByteBpeTokenizer::ByteBpeTokenizer(std::vector<std::string> vocab,
     merges_.emplace(key, std::make_pair(static_cast<int32_t>(r), im));
   }
   bytes_of_.resize(id_to_token_.size());
-  for (size_t i = 0; i < id_to_token_.size(); ++i) bytes_of_[i] = token_bytes(id_to_token_[i]);
+  byte_len_.resize(id_to_token_.size());
+  for (size_t i = 0; i < id_to_token_.size(); ++i) {
+    bytes_of_[i] = token_bytes(id_to_token_[i]);
+    byte_len_[i] = static_cast<uint32_t>(bytes_of_[i].size());
+  }
 }
 
 ByteBpeTokenizer::~ByteBpeTokenizer() = default;
@@ -110,13 +116,16 @@ ByteBpeTokenizer::~ByteBpeTokenizer() = default;
 void ByteBpeTokenizer::pre_tokenize(std::string_view text, std::vector<std::pair<uint32_t, uint32_t>>& out) {
   // Pattern: 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
   // Decode once into code points with their kinds.
-  std::vector<uint32_t> pos;
-  std::vector<char32_t> cps;
-  std::vector<Kind> kinds;
-  pos.reserve(text.size() + 1);
+  thread_local std::vector<uint32_t> pos;
+  thread_local std::vector<char32_t> cps;
+  thread_local std::vector<Kind> kinds;
+  pos.clear();
+  cps.clear();
+  kinds.clear();
   for (size_t i = 0; i < text.size();) {
     pos.push_back(static_cast<uint32_t>(i));
-    char32_t c = unicode::next_cp(text, i);
+    auto b = static_cast<unsigned char>(text[i]);
+    char32_t c = b < 0x80 ? (++i, b) : unicode::next_cp(text, i);
     cps.push_back(c);
     kinds.push_back(kind_of(c));
   }
@@ -153,13 +162,17 @@ void ByteBpeTokenizer::pre_tokenize(std::string_view text, std::vector<std::pair
 }
 
 void ByteBpeTokenizer::bpe(std::string_view word, std::vector<int32_t>& out) const {
-  if (t_cache.owner != cache_owner_) {
-    t_cache.words.clear();
-    t_cache.owner = cache_owner_;
+  WordCache& cache = t_cache;
+  if (cache.owner != cache_owner_ || cache.words.size() >= kCacheMax) {
+    cache.words.clear();
+    cache.ids.clear();
+    cache.owner = cache_owner_;
   }
-  auto hit = t_cache.words.find(std::string(word));
-  if (hit != t_cache.words.end()) {
-    out.insert(out.end(), hit->second.begin(), hit->second.end());
+  const uint64_t h = hash_bytes(word);
+  int32_t off = cache.words.find_h(word, h);
+  if (off >= 0) {
+    const int32_t* p = cache.ids.data() + off;
+    out.insert(out.end(), p + 1, p + 1 + p[0]);
     return;
   }
   std::vector<int32_t> sym;
@@ -182,8 +195,11 @@ void ByteBpeTokenizer::bpe(std::string_view word, std::vector<int32_t>& out) con
     sym.erase(sym.begin() + static_cast<std::ptrdiff_t>(best_pos) + 1);
   }
   out.insert(out.end(), sym.begin(), sym.end());
-  if (t_cache.words.size() >= kCacheMax) t_cache.words.clear();
-  t_cache.words.emplace(std::string(word), std::move(sym));
+  if (word.size() <= 256) {  // long runs are rare; keep the cache small
+    cache.words.insert(word, static_cast<int32_t>(cache.ids.size()));
+    cache.ids.push_back(static_cast<int32_t>(sym.size()));
+    cache.ids.insert(cache.ids.end(), sym.begin(), sym.end());
+  }
 }
 
 void ByteBpeTokenizer::encode_span(std::string_view span, uint32_t base, std::vector<Piece>& out) const {
@@ -193,15 +209,16 @@ void ByteBpeTokenizer::encode_span(std::string_view span, uint32_t base, std::ve
     span = prefixed;
   }
   const uint32_t shift = prefixed.empty() ? 0 : 1;
-  std::vector<std::pair<uint32_t, uint32_t>> words;
+  thread_local std::vector<std::pair<uint32_t, uint32_t>> words;
+  thread_local std::vector<int32_t> ids;
+  words.clear();
   pre_tokenize(span, words);
-  std::vector<int32_t> ids;
   for (auto [s, e] : words) {
     ids.clear();
     bpe(span.substr(s, e - s), ids);
     uint32_t at = s;
     for (int32_t id : ids) {
-      auto len = static_cast<uint32_t>(bytes_of_[static_cast<size_t>(id)].size());
+      uint32_t len = byte_len_[static_cast<size_t>(id)];
       uint32_t ps = at, pe = at + len;
       ps = ps >= shift ? ps - shift : 0;
       pe = pe >= shift ? pe - shift : 0;

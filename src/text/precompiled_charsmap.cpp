@@ -31,6 +31,10 @@ PrecompiledCharsmap::PrecompiledCharsmap(std::string blob) {
                (static_cast<uint32_t>(p[2]) << 16) | (static_cast<uint32_t>(p[3]) << 24);
   }
   normalized_ = blob.substr(4 + trie_bytes);
+  for (int c = 0; c < 128; ++c) {  // ASCII replacements, looked up once (-1 = unchanged)
+    char ch = static_cast<char>(c);
+    ascii_[static_cast<size_t>(c)] = c == 0 ? -1 : match(std::string_view(&ch, 1), false).second;
+  }
 }
 
 std::pair<size_t, int32_t> PrecompiledCharsmap::match(std::string_view s, bool longest) const {
@@ -76,8 +80,19 @@ void PrecompiledCharsmap::normalize(std::string_view in, bool hf_graphemes, std:
       put(in.substr(s, i - s), static_cast<uint32_t>(s), static_cast<uint32_t>(i));
     }
   };
+  const auto& ascii = ascii_;
   size_t i = 0;
   while (i < in.size()) {
+    auto b = static_cast<unsigned char>(in[i]);
+    // An ASCII character followed by ASCII (not CR LF) is a grapheme of its own; the longest
+    // match of a single ASCII byte is that byte's own entry unless a longer key starts with it.
+    if (b < 0x80 && b != '\r' && (i + 1 == in.size() || static_cast<unsigned char>(in[i + 1]) < 0x80) &&
+        (hf_graphemes || i + 1 == in.size())) {
+      if (ascii[b] >= 0) put(replacement(ascii[b]), static_cast<uint32_t>(i), static_cast<uint32_t>(i + 1));
+      else put(in.substr(i, 1), static_cast<uint32_t>(i), static_cast<uint32_t>(i + 1));
+      ++i;
+      continue;
+    }
     if (!hf_graphemes) {
       auto [len, v] = match(in.substr(i), true);
       if (v >= 0) {

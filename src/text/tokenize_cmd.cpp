@@ -107,6 +107,7 @@ int run_tokenize(const TokenizeOptions& opt) {
   eo.max_length = opt.max_length;
   eo.truncation = parse_truncation(opt.truncation);
   eo.pad_to_max_length = opt.pad;
+  eo.with_tokens = opt.format != "ids";
   TextRows rows;
   if (opt.has_text) {
     rows.text.push_back(opt.text);

@@ -117,14 +117,12 @@ std::vector<Piece> Tokenizer::tokenize(std::string_view text) const {
 }
 
 Encoding Tokenizer::encode(std::string_view text, const EncodeOptions& opt) const {
-  auto a = tokenize(text);
-  return build(&a, nullptr, opt);
+  return build(tokenize(text), nullptr, opt);
 }
 
 Encoding Tokenizer::encode_pair(std::string_view a, std::string_view b, const EncodeOptions& opt) const {
-  auto pa = tokenize(a);
   auto pb = tokenize(b);
-  return build(&pa, &pb, opt);
+  return build(tokenize(a), &pb, opt);
 }
 
 namespace {
@@ -169,11 +167,9 @@ void truncate(std::vector<Piece>& a, std::vector<Piece>* b, size_t target, Trunc
 
 }  // namespace
 
-Encoding Tokenizer::build(const std::vector<Piece>* pa, const std::vector<Piece>* pb,
-                          const EncodeOptions& o) const {
-  std::vector<Piece> a = *pa;
-  std::vector<Piece> b;
-  if (pb) b = *pb;
+Encoding Tokenizer::build(std::vector<Piece> a, std::vector<Piece>* pb, const EncodeOptions& o) const {
+  std::vector<Piece> empty;
+  std::vector<Piece>& b = pb ? *pb : empty;
   bool is_pair = pb != nullptr;
   size_t added = o.add_special_tokens ? template_.added(is_pair) : 0;
   if (o.max_length > 0) {
@@ -185,6 +181,11 @@ Encoding Tokenizer::build(const std::vector<Piece>* pa, const std::vector<Piece>
   Encoding e;
   size_t n = a.size() + b.size() + added;
   e.ids.reserve(n);
+  e.type_ids.reserve(n);
+  e.offsets.reserve(n);
+  e.special_tokens_mask.reserve(n);
+  e.attention_mask.reserve(n);
+  e.sequence_ids.reserve(n);
   auto push = [&](int32_t id, int32_t type, uint32_t s, uint32_t t, bool special, int8_t seq) {
     e.ids.push_back(id);
     e.type_ids.push_back(type);
@@ -221,8 +222,10 @@ Encoding Tokenizer::build(const std::vector<Piece>* pa, const std::vector<Piece>
       e.attention_mask.back() = 0;
     }
   }
-  e.tokens.reserve(e.ids.size());
-  for (int32_t id : e.ids) e.tokens.push_back(id_to_token(id));
+  if (o.with_tokens) {
+    e.tokens.reserve(e.ids.size());
+    for (int32_t id : e.ids) e.tokens.push_back(id_to_token_[static_cast<size_t>(id)]);
+  }
   return e;
 }
 

@@ -176,24 +176,28 @@ void train_wordpiece(const TrainTokenizerOptions& o, const TextRows& rows) {
   while (vocab.size() < static_cast<size_t>(o.vocab_size)) {
     check_interrupted();
     std::vector<int64_t> sym_count(vocab.size(), 0);
-    std::map<std::pair<int32_t, int32_t>, int64_t> pair_count;
+    std::unordered_map<uint64_t, int64_t> pair_count;
+    pair_count.reserve(1 << 16);
     for (const auto& w : words) {
       for (size_t i = 0; i < w.sym.size(); ++i) {
         sym_count[static_cast<size_t>(w.sym[i])] += w.count;
-        if (i + 1 < w.sym.size()) pair_count[{w.sym[i], w.sym[i + 1]}] += w.count;
+        if (i + 1 < w.sym.size())
+          pair_count[(static_cast<uint64_t>(static_cast<uint32_t>(w.sym[i])) << 32) | static_cast<uint32_t>(w.sym[i + 1])] += w.count;
       }
     }
     double best = -1;
-    std::pair<int32_t, int32_t> bp{-1, -1};
-    for (const auto& [p, c] : pair_count) {
+    uint64_t best_key = 0;
+    for (const auto& [key, c] : pair_count) {
+      auto a = static_cast<size_t>(key >> 32), b = static_cast<size_t>(key & 0xFFFFFFFFu);
       double score = static_cast<double>(c) /
-                     (static_cast<double>(sym_count[static_cast<size_t>(p.first)]) *
-                      static_cast<double>(sym_count[static_cast<size_t>(p.second)]));
-      if (score > best) {
+                     (static_cast<double>(sym_count[a]) * static_cast<double>(sym_count[b]));
+      if (score > best || (score == best && key < best_key)) {  // ties: smallest ids, deterministic
         best = score;
-        bp = p;
+        best_key = key;
       }
     }
+    std::pair<int32_t, int32_t> bp{-1, -1};
+    if (best >= 0) bp = {static_cast<int32_t>(best_key >> 32), static_cast<int32_t>(best_key & 0xFFFFFFFFu)};
     if (bp.first < 0) break;  // every word is a single token
     const std::string& b = vocab[static_cast<size_t>(bp.second)];
     std::string merged = vocab[static_cast<size_t>(bp.first)] + (b.rfind("##", 0) == 0 ? b.substr(2) : b);

@@ -25,8 +25,13 @@ struct WordBuilder {
   std::string word;
   std::vector<std::pair<uint32_t, uint32_t>> map;
   void add(char32_t c, uint32_t s, uint32_t e) {
+    if (c < 0x80) {
+      word.push_back(static_cast<char>(c));
+      map.emplace_back(s, e);
+      return;
+    }
     unicode::append_utf8(word, c);
-    map.resize(word.size(), {s, e});
+    while (map.size() < word.size()) map.emplace_back(s, e);
   }
   void clear() {
     word.clear();
@@ -40,18 +45,17 @@ WordPieceTokenizer::WordPieceTokenizer(std::vector<std::string> vocab, std::stri
                                        BertNormalizerConfig norm, std::string prefix,
                                        size_t max_input_chars_per_word)
     : norm_(norm), prefix_(std::move(prefix)), max_chars_(max_input_chars_per_word) {
-  pieces_ = vocab;
-  set_vocab(std::move(vocab));
+  set_vocab(vocab);
   unk_id_ = token_to_id(unk_token);
   if (unk_id_ < 0)
     throw RuntimeError("the WordPiece vocabulary has no unknown token '" + unk_token + "'");
-  for (size_t i = 0; i < pieces_.size(); ++i) {
-    std::string_view p = pieces_[i];
+  for (size_t i = 0; i < vocab.size(); ++i) {
+    std::string_view p = vocab[i];
     auto id = static_cast<int32_t>(i);
     if (!prefix_.empty() && p.size() > prefix_.size() && p.substr(0, prefix_.size()) == prefix_) {
-      continuation_.emplace(p.substr(prefix_.size()), id);
+      continuation_.insert(p.substr(prefix_.size()), id);
     }
-    first_.emplace(p, id);
+    first_.insert(p, id);
     max_piece_len_ = std::max(max_piece_len_, p.size());
   }
   set_special("unk", unk_id_);
@@ -173,12 +177,8 @@ void WordPieceTokenizer::word_pieces(std::string_view word, uint32_t, uint32_t, 
     int32_t id = -1;
     while (end > start) {
       std::string_view sub = word.substr(start, end - start);
-      const auto& map = start == 0 ? first_ : continuation_;
-      auto it = map.find(sub);
-      if (it != map.end()) {
-        id = it->second;
-        break;
-      }
+      id = (start == 0 ? first_ : continuation_).find(sub);
+      if (id >= 0) break;
       --end;
       while (end > start && (static_cast<unsigned char>(word[end]) & 0xC0) == 0x80) --end;
     }

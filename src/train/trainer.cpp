@@ -252,8 +252,10 @@ TrainResult Trainer::Impl::run() {
       if (finished()) break;
       update();
       if (bar) {
-        bar->set_postfix("step " + std::to_string(step) + "/" + std::to_string(total_steps) + " | loss " +
-                         std::to_string(last_loss).substr(0, 6) + " | lr " + format_lr(schedule->lr(step - 1)));
+        char loss[32];
+        std::snprintf(loss, sizeof(loss), "%.4f", last_loss);
+        bar->set_postfix("step " + std::to_string(step) + "/" + std::to_string(total_steps) + " | loss " + loss +
+                         " | lr " + format_lr(schedule->lr(step - 1)));
         bar->update(session_samples);
       }
     }

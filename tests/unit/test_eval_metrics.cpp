@@ -151,3 +151,17 @@ TEST_CASE("bootstrap intervals are seeded and thread-independent", "[eval]") {
   CHECK_THROWS_AS(bootstrap(3, fn, BootstrapOptions{0, 0.95, 0, 1}), nlpc::UsageError);
   CHECK_THROWS_AS(bootstrap(3, fn, BootstrapOptions{10, 1.5, 0, 1}), nlpc::UsageError);
 }
+
+TEST_CASE("threshold tuning leaves rare labels at the default", "[eval]") {
+  // label 0: 6 positives, separable at 0.35; label 1: 2 positives, ranked low
+  LabelSets y = {{0}, {0}, {0}, {0}, {0}, {0, 1}, {1}, {}, {}, {}};
+  Matrix p(10, 2);
+  const float s0[] = {0.9f, 0.8f, 0.7f, 0.6f, 0.5f, 0.4f, 0.3f, 0.2f, 0.1f, 0.05f};
+  const float s1[] = {0.3f, 0.3f, 0.3f, 0.3f, 0.3f, 0.1f, 0.1f, 0.2f, 0.2f, 0.2f};
+  for (int64_t i = 0; i < 10; ++i) p.at(i, 0) = s0[i], p.at(i, 1) = s1[i];
+  auto t = tune_thresholds(y, p, 0.5f);
+  CHECK(t[0] == Approx(0.35f));
+  CHECK(t[1] == 0.5f);
+  auto t1 = tune_thresholds(y, p, 0.5f, 1);
+  CHECK(t1[1] < 0.5f);
+}

@@ -335,3 +335,35 @@ TEST_CASE("checkpoint formats: sharded safetensors and pytorch_model.bin", "[mod
   CHECK_THROWS_WITH(m::load_checkpoint(dir.file("old.bin")), Catch::Contains("convert it to safetensors"));
   CHECK_THROWS_WITH(m::load_checkpoint(dir.file("nothing")), Catch::Contains("no such model folder"));
 }
+
+TEST_CASE("training mode: grad path equals the inference path and backpropagates", "[models]") {
+  auto model = m::load_classifier(fixture("models/tiny-bert"), c10::Device(c10::kCPU));
+  model->eval();  // no dropout, but gradients on
+  auto g = m::read_safetensors(fixture("models/tiny-bert/golden.safetensors"));
+  auto logits = model->forward(g.at("input_ids"), g.at("attention_mask"), g.at("token_type_ids"));
+  CHECK(max_diff(logits.detach(), g.at("logits")) < 1e-4);
+  auto loss = model->loss(logits, torch::tensor({0, 1, 2, 1}));
+  loss.backward();
+  auto sd = model->named_parameters();
+  CHECK(sd["bert.encoder.layer.0.attention.self.query.weight"].grad().abs().sum().item<double>() > 0);
+  CHECK(sd["classifier.weight"].grad().abs().sum().item<double>() > 0);
+  // frozen encoder: no encoder gradients, head still learns
+  m::ClassifierOptions opt;
+  opt.labels = {"a", "b"};
+  opt.head.kind = "mlp";
+  opt.head.hidden_sizes = {30};
+  opt.head.freeze_encoder = true;
+  auto frozen = m::load_classifier(fixture("models/tiny-bert"), c10::Device(c10::kCPU), opt);
+  frozen->train();
+  CHECK_FALSE(frozen->encoder().is_training());
+  frozen->loss(frozen->forward(g.at("input_ids"), g.at("attention_mask")), torch::tensor({0, 1, 1, 0})).backward();
+  for (auto& p : frozen->encoder_parameters()) CHECK_FALSE(p.grad().defined());
+  CHECK(frozen->head_parameters().size() == 4);
+  for (auto& p : frozen->head_parameters()) CHECK(p.grad().defined());
+}
+
+TEST_CASE("inputs longer than max_position_embeddings are refused clearly", "[models]") {
+  auto model = m::load_classifier(fixture("models/tiny-distilbert"), c10::Device(c10::kCPU));
+  auto ids = torch::ones({1, 41}, torch::kLong);
+  CHECK_THROWS_WITH(model->forward(ids, {}), Catch::Contains("sequence length 41 exceeds the model's max_position_embeddings 40"));
+}

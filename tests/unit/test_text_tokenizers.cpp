@@ -179,3 +179,26 @@ TEST_CASE("missing and corrupt tokenizer files give errors that name the file", 
   CHECK_THROWS_WITH(load_tokenizer(f.path().string()), Catch::Contains("vocab.txt") && Catch::Contains("[UNK]"));
   CHECK_THROWS_AS(PrecompiledCharsmap(std::string("\xff\xff\x00\x00", 4)), nlpc::RuntimeError);
 }
+
+TEST_CASE("BertNormalizer honours lowercase and strip_accents like HF", "[text]") {
+  std::vector<std::string> vocab = {"[UNK]", "a"};
+  auto norm = [&](bool lower, int strip, const std::string& s) {
+    BertNormalizerConfig c;
+    c.lowercase = lower;
+    c.strip_accents = strip;
+    return WordPieceTokenizer(vocab, "[UNK]", c).normalize(s);
+  };
+  CHECK(norm(true, -1, "Ação İ") == "acao i");
+  CHECK(norm(true, 0, "Ação İ") == "ação i\xCC\x87");  // full lower-casing: İ → i + U+0307
+  CHECK(norm(false, -1, "Ação") == "Ação");
+  CHECK(norm(false, 1, "Ação") == "Acao");
+  CHECK(norm(true, -1, "a\x01" "b\xE2\x80\x8B" "c\td") == "abc d");  // controls and Cf dropped, tab → space
+  CHECK(norm(true, -1, "中a") == " 中 a");
+}
+
+TEST_CASE("WordPiece splits words over 100 characters to [UNK] and uses ## continuations", "[text]") {
+  const auto& bert = tok("text/bert-base-uncased");
+  auto e = bert.encode(std::string(101, 'a') + " unaffable", plain());
+  CHECK(e.tokens == std::vector<std::string>{"[UNK]", "una", "##ffa", "##ble"});
+  CHECK(e.offsets[0] == std::make_pair(0u, 101u));
+}

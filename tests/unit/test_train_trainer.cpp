@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "nlpc/core/error.h"
+#include "nlpc/core/progress.h"
 #include "nlpc/train/state_file.h"
 #include "nlpc/train/trainer.h"
 #include "../test_util.h"
@@ -97,7 +98,10 @@ TEST_CASE("the loop applies the schedule's learning rates and logs them", "[trai
     steps.push_back(s.step);
     CHECK(s.total_steps == 6);
   };
+  o.progress = true;  // exercise the bar (plain lines on stderr)
+  nlpc::ProgressBar::set_mode(nlpc::ProgressBar::Mode::kPlain);
   Trainer(*tm.model, train, o, cb).train();
+  nlpc::ProgressBar::set_mode(nlpc::ProgressBar::Mode::kAuto);
   CHECK((steps == std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
   REQUIRE(lrs.size() == 6);
   const std::vector<double> want = {0.0, 0.05, 0.1, 0.075, 0.05, 0.025};

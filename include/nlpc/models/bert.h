@@ -18,6 +18,7 @@ class BertLayer : public torch::nn::Module {
  private:
   BertConfig config_;
   Activation act_;
+  bool gelu_ = false;
   torch::nn::Linear query_{nullptr}, key_{nullptr}, value_{nullptr}, attn_dense_{nullptr};
   torch::nn::LayerNorm attn_norm_{nullptr}, out_norm_{nullptr};
   torch::nn::Linear intermediate_{nullptr}, output_{nullptr};

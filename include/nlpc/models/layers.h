@@ -2,6 +2,8 @@
 // Building blocks shared by the BERT-family encoders: Hugging Face activations (ACT2FN), attention
 // masks as HF builds them, fused multi-head self-attention and HF weight initialisation.
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 
 #include <torch/torch.h>
@@ -26,7 +28,8 @@ torch::Tensor linear_forward(const torch::Tensor& x, const torch::nn::Linear& la
 
 // Multi-head self-attention with separate q/k/v Linear modules (HF parameter layout), computed as
 // one fused QKV matmul. In inference (no grad) the concatenated weight is cached and rebuilt when
-// any of the three weights changes (data pointer or version counter).
+// any of the three weights changes (data pointer or version counter); the cache is guarded by a
+// mutex, so concurrent inference on one model (serve) is safe.
 // x: [batch, seq, hidden], bias: [batch, 1, 1, seq] or undefined -> context [batch, seq, hidden]
 // (before the output projection). Attention dropout `dropout_p` applies in training only.
 class FusedQKV {
@@ -36,6 +39,7 @@ class FusedQKV {
                         double dropout_p, bool training);
 
  private:
+  std::shared_ptr<std::mutex> mutex_ = std::make_shared<std::mutex>();
   torch::Tensor weight_, bias_;
   std::vector<int64_t> key_;
 };

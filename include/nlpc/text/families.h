@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "nlpc/text/str_map.h"
 #include "nlpc/text/tokenizer.h"
 
 namespace nlpc::text {
@@ -42,9 +43,8 @@ class WordPieceTokenizer : public Tokenizer {
   size_t max_chars_;
   int32_t unk_id_;
   bool cleanup_ = true;
-  std::vector<std::string> pieces_;                             // stable storage for the views
-  std::unordered_map<std::string_view, int32_t> first_;         // word-initial pieces
-  std::unordered_map<std::string_view, int32_t> continuation_;  // pieces after the ## prefix
+  StrIdMap first_;         // word-initial pieces
+  StrIdMap continuation_;  // pieces after the ## prefix
   size_t max_piece_len_ = 0;
 };
 
@@ -73,6 +73,7 @@ class ByteBpeTokenizer : public Tokenizer {
   std::unordered_map<uint64_t, std::pair<int32_t, int32_t>> merges_;  // (a,b) → (rank, merged id)
   std::unordered_map<int32_t, std::string> id_bytes_;                 // decoded bytes per model id
   std::vector<std::string> bytes_of_;                                 // id → raw bytes
+  std::vector<uint32_t> byte_len_;                                    // id → number of raw bytes
   uint64_t cache_owner_;
 };
 
@@ -94,6 +95,7 @@ class PrecompiledCharsmap {
   std::pair<size_t, int32_t> match(std::string_view s, bool longest) const;
   std::vector<uint32_t> trie_;
   std::string normalized_;
+  std::array<int32_t, 128> ascii_{};
 };
 
 struct SpmConfig {
@@ -128,7 +130,9 @@ class SpmTokenizer : public Tokenizer {
     std::vector<std::pair<uint32_t, uint32_t>> map;  // per byte: input range
   };
   void split_words(std::string_view span, std::vector<Word>& words) const;
-  void viterbi(const Word& w, uint32_t base, std::vector<Piece>& out) const;
+  // carry: path score before the word (SentencePiece runs one lattice per sentence, so float
+  // rounding, and thus ties, depend on it); updated to the score after the word.
+  void viterbi(const Word& w, uint32_t base, double& carry, std::vector<Piece>& out) const;
   void bpe(const Word& w, uint32_t base, std::vector<Piece>& out) const;
   void emit(const Word& w, uint32_t base, size_t s, size_t e, int32_t id, std::vector<Piece>& out) const;
 
@@ -140,12 +144,35 @@ class SpmTokenizer : public Tokenizer {
   // Trie over piece bytes: node → children (sorted by byte), value id or -1.
   struct Node {
     int32_t id = -1;
+    int32_t dense = -1;  // index into dense_ when the node has many children
     std::vector<std::pair<uint8_t, uint32_t>> next;
   };
+  // Flattened trie (built from trie_ in breadth-first order) used by the Viterbi search.
+  struct FlatNode {
+    int32_t id;
+    int32_t dense;
+    uint32_t begin;
+    uint32_t count;
+    double score;
+  };
+  uint32_t child(uint32_t node, uint8_t c) const {
+    const FlatNode& n = flat_[node];
+    if (n.dense >= 0) return dense_[static_cast<size_t>(n.dense)][c];
+    const uint8_t* lab = labels_.data() + n.begin;
+    for (uint32_t k = 0; k < n.count; ++k)
+      if (lab[k] == c) return children_[n.begin + k];
+    return 0;
+  }
+  void flatten();
   std::vector<Node> trie_;
+  std::vector<FlatNode> flat_;
+  std::vector<uint8_t> labels_;
+  std::vector<uint32_t> children_;
+  std::vector<std::array<uint32_t, 256>> dense_;
   std::unordered_map<std::string_view, int32_t> piece_id_;
   std::vector<std::string> piece_store_;
   std::array<int32_t, 256> byte_piece_{};  // <0xNN> pieces for byte fallback
+  uint64_t cache_owner_;                   // identifies this tokenizer in the per-thread word cache
 };
 
 }  // namespace nlpc::text

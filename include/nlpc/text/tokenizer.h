@@ -32,6 +32,7 @@ struct EncodeOptions {
   Truncation truncation = Truncation::kLongestFirst;
   int64_t pad_to = 0;  // pad to this length (0 = no padding); max_length when pad_to_max_length
   bool pad_to_max_length = false;
+  bool with_tokens = true;  // fill Encoding::tokens (the id-only paths turn it off)
 };
 
 struct Encoding {
@@ -116,7 +117,7 @@ class Tokenizer {
   std::unordered_map<std::string, int32_t> token_to_id_;
 
  private:
-  Encoding build(const std::vector<Piece>* a, const std::vector<Piece>* b, const EncodeOptions& o) const;
+  Encoding build(std::vector<Piece> a, std::vector<Piece>* b, const EncodeOptions& o) const;
 
   std::vector<AddedToken> added_;
   std::unordered_map<int32_t, size_t> added_by_id_;

@@ -5,9 +5,10 @@
 // How the lead plugs things in (see tests/unit/test_train_trainer.cpp for a complete example):
 //
 //   nlpc::train::seed_everything(opts.seed);       // BEFORE building the model: random init uses it
-//   auto model = /* TrainableModel, e.g. ModuleModel(bert, forward) */;
+//   auto model = /* TrainableModel, e.g. ModuleModel(bert, forward) */;  // already on o.device
 //   std::vector<Example> train_ex = ..., valid_ex = ...;   // tokenized by the text area
-//   TrainerOptions o;  o.epochs = 3;  o.lr = 5e-5;  o.checkpoint_dir = run_dir + "/checkpoints";
+//   TrainerOptions o;  o.epochs = 3;  o.adamw.lr = 5e-5;  o.checkpoint_dir = run_dir + "/checkpoints";
+//   o.loss.task = Task::kMultiLabel;                 // for `task: multilabel` (Example::targets)
 //   o.metric_for_best = "accuracy";  o.greater_is_better = true;  o.early_stopping_patience = 3;
 //   o.loss.class_weights = torch::tensor(balanced_class_weights(train_labels, k));  // optional
 //   TrainerCallbacks cb;
@@ -24,6 +25,9 @@
 //   Trainer trainer(model, train_ex, o, cb);
 //   TrainResult r = resume ? trainer.resume() : trainer.train();
 //   // After train(): the model holds the best parameters (o.load_best_at_end) -> test evaluation.
+//   // On --resume, build the model and the examples exactly as in the first run (the parameters
+//   // come from the state; settings or data that differ are refused with the differences named).
+//   // main() must have called nlpc::install_signal_handlers() for SIGTERM to stop training cleanly.
 //
 // Determinism: same seed, same thread count (nlpc::set_num_threads), same data and options give
 // bit-identical losses and parameters on CPU. seed_everything seeds torch's default CPU (and CUDA)

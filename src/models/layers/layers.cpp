@@ -96,22 +96,27 @@ torch::Tensor FusedQKV::forward(const torch::Tensor& x, const torch::Tensor& bia
       key.push_back(reinterpret_cast<int64_t>(t->data_ptr()));
       key.push_back(static_cast<int64_t>(t->_version()));
     }
+    key.push_back(num_heads);
+    std::lock_guard<std::mutex> lock(*mutex_);
     if (key != key_ || !weight_.defined()) {
+      // The 1/sqrt(head_dim) score scale is folded into the query rows of the cached weight.
       c10::InferenceMode off(false);
-      weight_ = torch::cat({q->weight, k->weight, v->weight}, 0);
-      bias_ = torch::cat({q->bias, k->bias, v->bias}, 0);
+      const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
+      weight_ = torch::cat({q->weight * scale, k->weight, v->weight}, 0);
+      bias_ = torch::cat({q->bias * scale, k->bias, v->bias}, 0);
       key_ = key;
     }
     w = weight_;
     b = bias_;
   }
+  const bool scaled = !torch::GradMode::is_enabled();
   // qkv: [batch*seq, 3*hidden] -> [3, batch, heads, seq, head_dim]
   torch::Tensor qkv = torch::addmm(b, x.reshape({batch * seq, hidden}), w.t());
   qkv = qkv.view({batch, seq, 3, num_heads, head_dim}).permute({2, 0, 3, 1, 4});
   torch::Tensor qh = qkv[0], kh = qkv[1], vh = qkv[2];
   // scores: [batch, heads, seq, seq]
   torch::Tensor scores = torch::matmul(qh, kh.transpose(-1, -2));
-  scores.mul_(1.0 / std::sqrt(static_cast<double>(head_dim)));
+  if (!scaled) scores.mul_(1.0 / std::sqrt(static_cast<double>(head_dim)));
   if (bias.defined()) scores.add_(bias);
   torch::Tensor probs = torch::softmax(scores, -1);
   if (training && dropout_p > 0) probs = torch::dropout(probs, dropout_p, true);

@@ -1,0 +1,80 @@
+// Encoder inference timing (driven by scripts/bench/encoder.sh, which runs the Python eager
+// reference on the same inputs and prints the ratios).
+//   bench_encoder --config model.json [--threads N] [--warmup W] [--iters K] case.safetensors...
+// Each case file holds input_ids and attention_mask [batch, seq]. Prints one JSON object:
+//   {"sgemm_gflops": .., "cases": {"<file>": median seconds per forward, ...}}
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include <torch/torch.h>
+
+#include "nlpc/models/checkpoint.h"
+#include "nlpc/models/classifier.h"
+#include "nlpc/models/config.h"
+
+namespace {
+
+double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+template <class F>
+double median_time(F&& f, int warmup, int iters) {
+  for (int i = 0; i < warmup; ++i) f();
+  std::vector<double> t;
+  for (int i = 0; i < iters; ++i) {
+    const double t0 = now();
+    f();
+    t.push_back(now() - t0);
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config;
+  int threads = 1, warmup = 2, iters = 5;
+  std::vector<std::string> cases;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&] { return std::string(i + 1 < argc ? argv[++i] : ""); };
+    if (a == "--config") config = next();
+    else if (a == "--threads") threads = std::stoi(next());
+    else if (a == "--warmup") warmup = std::stoi(next());
+    else if (a == "--iters") iters = std::stoi(next());
+    else cases.push_back(a);
+  }
+  if (config.empty() || cases.empty()) {
+    std::cerr << "usage: bench_encoder --config model.json [--threads N] [--warmup W] [--iters K] case.safetensors...\n";
+    return 2;
+  }
+  try {
+    torch::set_num_threads(threads);
+    torch::manual_seed(0);
+    nlpc::models::ClassifierOptions opt;
+    opt.labels = {"a", "b"};
+    auto model = nlpc::models::create_classifier(nlpc::models::load_model_config(config), opt);
+    model->eval();
+    auto& encoder = model->encoder();
+    torch::InferenceMode guard;
+    nlohmann::json out;
+    auto a = torch::randn({1024, 1024}), b = torch::randn({1024, 1024});
+    const double sgemm = median_time([&] { torch::mm(a, b); }, 3, 10);
+    out["sgemm_gflops"] = 2.0 * 1024 * 1024 * 1024 / sgemm / 1e9;
+    out["threads"] = torch::get_num_threads();
+    for (const auto& c : cases) {
+      auto t = nlpc::models::read_safetensors(c);
+      const auto ids = t.at("input_ids"), mask = t.at("attention_mask");
+      out["cases"][c] = median_time([&] { encoder.encode(ids, mask, {}, false); }, warmup, iters);
+    }
+    std::cout << out.dump() << "\n";
+  } catch (const std::exception& e) {
+    std::cerr << "bench_encoder: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
