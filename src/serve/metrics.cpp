@@ -6,7 +6,7 @@ namespace nlpc::serve {
 namespace {
 std::string fmt_number(double v) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
+  std::snprintf(buf, sizeof buf, "%.9g", v);
   return buf;
 }
 const std::vector<double> kLatencyBounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
