@@ -164,6 +164,9 @@ thread_local Clock::time_point t_request_start{};
 
 void Service::install(httplib::Server& svr) {
   svr.set_payload_max_length(opts_.max_body_bytes);
+  // httplib closes a connection after 5 requests by default, and its listen backlog is small: under
+  // load, clients reconnecting then wait for SYN retries (1 s). Keep connections open instead.
+  svr.set_keep_alive_max_count(100000);
   svr.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
     t_request_start = Clock::now();
     return httplib::Server::HandlerResponse::Unhandled;
