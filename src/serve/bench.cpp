@@ -174,8 +174,10 @@ std::string format_bench_table(const json& r) {
   row("latency p50 (1 text)", num(r.value("latency_p50_ms", 0.0), "%.3f ms"));
   row("latency p95", num(r.value("latency_p95_ms", 0.0), "%.3f ms"));
   row("latency p99", num(r.value("latency_p99_ms", 0.0), "%.3f ms"));
-  for (const auto& [batch, v] : r.at("throughput").items())
-    row(("throughput @" + batch).c_str(), num(v.get<double>(), "%.1f texts/s"));
+  std::vector<std::pair<int, double>> tp;  // numeric order (JSON object keys sort as strings)
+  for (const auto& [batch, v] : r.at("throughput").items()) tp.emplace_back(std::stoi(batch), v.get<double>());
+  std::sort(tp.begin(), tp.end());
+  for (const auto& [batch, v] : tp) row(("throughput @" + std::to_string(batch)).c_str(), num(v, "%.1f texts/s"));
   row("RSS after load", num(r.value("rss_after_load_mb", 0.0), "%.1f MB"));
   row("peak RSS", num(r.value("peak_rss_mb", 0.0), "%.1f MB"));
   return out;
