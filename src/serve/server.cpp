@@ -2,6 +2,10 @@
 // metrics in metrics.cpp, the demo page in demo_page.cpp.
 #include "nlpc/serve/server.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -253,6 +257,24 @@ void Service::predict(const httplib::Request& req, httplib::Response& res) {
   }
 }
 
+// cpp-httplib 0.11 listens with a backlog of 5 and does not expose its socket: when many clients
+// connect at once (wrk opens 64 connections), SYNs are dropped and those clients wait 1-3 s for a
+// retry. Re-listening on the bound socket with a larger backlog fixes it (Linux updates it in place).
+void widen_listen_backlog(int port) {
+  for (int fd = 3; fd < 4096; ++fd) {
+    int accepting = 0;
+    socklen_t len = sizeof accepting;
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) != 0 || !accepting) continue;
+    sockaddr_storage addr{};
+    socklen_t alen = sizeof addr;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &alen) != 0) continue;
+    int p = addr.ss_family == AF_INET    ? ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port)
+            : addr.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port)
+                                         : -1;
+    if (p == port) ::listen(fd, 1024);
+  }
+}
+
 void validate(const ServeOptions& o) {
   if (o.port < 0 || o.port > 65535) throw UsageError("--port must be in 0..65535, got " + std::to_string(o.port));
   if (o.max_texts < 1) throw UsageError("--max-texts must be at least 1");
@@ -280,6 +302,7 @@ int run_serve(const ServeOptions& opts) {
     throw RuntimeError("cannot listen on " + opts.host + ":" + std::to_string(port) +
                        " (in use, or a bad address?); choose another --port");
   }
+  widen_listen_backlog(port);
   std::printf("nlpc serve: %s (%s, %zu labels) on http://%s:%d/\n", opts.model.c_str(), model->architecture().c_str(),
               model->labels().size(), opts.host.c_str(), port);
   std::fflush(stdout);
