@@ -289,6 +289,16 @@ TEST_CASE("serve: concurrent clients are batched and all answered correctly", "[
   CHECK(std::stoll(sm[1].str()) >= 1);
 }
 
+TEST_CASE("serve: a request not answered within --timeout-ms gets 504", "[serve]") {
+  // The batching worker waits 200 ms for more requests; the request's limit is 20 ms.
+  ServerProcess server({"--timeout-ms", "20", "--batch-wait-ms", "200", "--max-batch", "64"});
+  auto c = server.client();
+  check_error(post(c, json{{"texts", {"hello"}}}.dump(), 504), "timeout");
+  auto m = c.Get("/metrics");
+  REQUIRE(m);
+  CHECK(m->body.find("nlpc_http_requests_total{endpoint=\"/v1/predict\",status=\"504\"} 1\n") != std::string::npos);
+}
+
 TEST_CASE("serve: SIGTERM stops the server promptly with exit code 0", "[serve]") {
   ServerProcess server;
   auto c = server.client();
