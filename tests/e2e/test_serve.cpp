@@ -294,9 +294,15 @@ TEST_CASE("serve: a request not answered within --timeout-ms gets 504", "[serve]
   ServerProcess server({"--timeout-ms", "20", "--batch-wait-ms", "200", "--max-batch", "64"});
   auto c = server.client();
   check_error(post(c, json{{"texts", {"hello"}}}.dump(), 504), "timeout");
-  auto m = c.Get("/metrics");
-  REQUIRE(m);
-  CHECK(m->body.find("nlpc_http_requests_total{endpoint=\"/v1/predict\",status=\"504\"} 1\n") != std::string::npos);
+  // The server counts a request after sending its answer: poll briefly.
+  bool counted = false;
+  for (int i = 0; i < 50 && !counted; ++i) {
+    auto m = c.Get("/metrics");
+    REQUIRE(m);
+    counted = m->body.find("nlpc_http_requests_total{endpoint=\"/v1/predict\",status=\"504\"} 1\n") != std::string::npos;
+    if (!counted) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  CHECK(counted);
 }
 
 TEST_CASE("serve: SIGTERM stops the server promptly with exit code 0", "[serve]") {
