@@ -89,6 +89,12 @@ void Batcher::run_batch(const std::vector<std::shared_ptr<BatchJob>>& jobs) {
       j->result.set_value(std::move(m));
     }
   } catch (...) {
+    // One bad request (e.g. a text too long for the model) must not fail the others merged with
+    // it: run each job alone so that only the offending one gets the error.
+    if (jobs.size() > 1) {
+      for (const auto& j : jobs) run_batch({j});
+      return;
+    }
     for (const auto& j : jobs) {
       try {
         j->result.set_exception(std::current_exception());

@@ -252,6 +252,10 @@ void Service::predict(const httplib::Request& req, httplib::Response& res) {
     send_json(res, 200, json{{"predictions", std::move(preds)}, {"model", name_}, {"elapsed_ms", ms}});
   } catch (const HttpError& e) {
     send_error(res, e.status, e.code, e.message);
+  } catch (const InputError& e) {  // the model refused these texts (e.g. too long)
+    send_error(res, 422, "invalid_input", e.what());
+  } catch (const UsageError& e) {
+    send_error(res, 422, "invalid_input", e.what());
   } catch (const std::exception& e) {
     send_error(res, 500, "internal", e.what());
   }
