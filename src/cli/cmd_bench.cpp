@@ -1,11 +1,38 @@
+// `nlpc bench`: flags only; the work is in src/serve/bench.cpp.
+#include <cstdio>
+
 #include "commands.h"
+#include "nlpc/core/fs.h"
+#include "nlpc/serve/bench.h"
+#include "run_options.h"
 
 namespace nlpc::cli {
 
 void register_bench(CLI::App& app) {
+  static BenchOptions o;
   auto* sub = app.add_subcommand("bench", "Latency, throughput, size and memory of a model");
-  sub->allow_extras();
-  on_run(sub, not_implemented("bench"));
+  sub->add_option("-m,--model", o.model, "Model folder")->required();
+  sub->add_option("--data", o.data, "CSV/TSV/JSONL/text file of texts (default: built-in sample texts)");
+  sub->add_option("--text-column", o.text_column, "Text column of --data")->capture_default_str();
+  sub->add_option("--device", o.device, "cpu, cuda or cuda:N")->capture_default_str();
+  sub->add_option("--texts", o.texts, "Single-text calls for the latency percentiles")->capture_default_str();
+  sub->add_option("--batch-sizes", o.batch_sizes, "Batch sizes for the throughput")->delimiter(',')
+      ->capture_default_str();
+  sub->add_option("--min-seconds", o.min_seconds, "Minimum measuring time per batch size")->capture_default_str();
+  sub->add_option("--json", o.json, "Also write the result as JSON to this file (- = stdout, no table)");
+  add_run_options(sub, o.run);
+  on_run(sub, [sub] {
+    o.record_run = sub->count("--runs-dir") > 0 || sub->count("--experiment") > 0 || sub->count("--run-name") > 0;
+    nlohmann::json r = run_bench(o);
+    if (o.json == "-") {
+      std::printf("%s\n", r.dump(2).c_str());
+      return 0;
+    }
+    std::printf("%s", format_bench_table(r).c_str());
+    if (r.contains("run_id")) std::printf("recorded in run %s\n", r["run_id"].get<std::string>().c_str());
+    if (!o.json.empty()) write_file_atomic(o.json, r.dump(2) + "\n");
+    return 0;
+  });
 }
 
 }  // namespace nlpc::cli
