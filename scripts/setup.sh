@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   libtorch-dev libopenblas0-pthread
-  libsentencepiece-dev sentencepiece libutf8proc-dev
+  sentencepiece libutf8proc-dev
   libcli11-dev libspdlog-dev nlohmann-json3-dev catch2
   libsndfile1-dev libsoxr-dev libcpp-httplib-dev
 )
