@@ -257,7 +257,9 @@ std::string render_report(const ReportOptions& opts) {
       auto g = [&](const char* k) { return r.bench.contains(k) && r.bench[k].is_number() ? r.bench[k].get<double>() : NAN; };
       os << "<tr><td class=\"l\">" << svg::escape(r.label()) << "</td><td>" << fmt(g("latency_p50_ms")) << "</td><td>"
          << fmt(g("latency_p95_ms")) << "</td><td>" << fmt(g("latency_p99_ms")) << "</td><td>" << fmt(g("size_mb"))
-         << "</td><td>" << fmt(g("peak_rss_mb")) << "</td><td>" << fmt(g("parameters")) << "</td></tr>";
+         << "</td><td>" << fmt(g("peak_rss_mb")) << "</td><td>"
+         << (std::isfinite(g("parameters")) ? std::to_string(static_cast<int64_t>(g("parameters"))) : "–")
+         << "</td></tr>";
     }
     os << "</table>\n";
   }
