@@ -38,12 +38,12 @@ void set_dotted(nlohmann::json& root, const std::string& key, const nlohmann::js
 }
 
 void flatten_into(const nlohmann::json& j, const std::string& prefix, nlohmann::json& out) {
-  if (j.is_object() && !j.empty()) {
+  if (j.is_object()) {  // an empty object adds nothing
     for (auto it = j.begin(); it != j.end(); ++it) {
       flatten_into(it.value(), prefix.empty() ? it.key() : prefix + "." + it.key(), out);
     }
-  } else if (!prefix.empty()) {
-    out[prefix] = j;
+  } else {
+    out[prefix.empty() ? std::string("value") : prefix] = j;
   }
 }
 

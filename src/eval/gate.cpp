@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "nlpc/core/error.h"
+#include "nlpc/runs/store.h"
 
 namespace nlpc {
 namespace {
@@ -50,11 +51,6 @@ Gate parse_gate(const std::string& text) {
                    "--gate \"accuracy>=0.80\"");
 }
 
-bool lower_is_better(const std::string& m) {
-  return m.find("loss") != std::string::npos || m.find("wer") != std::string::npos ||
-         m.find("cer") != std::string::npos || m.find("error") != std::string::npos;
-}
-
 GateResult check_gates(const MetricMap& metrics, const std::vector<Gate>& gates) {
   GateResult r;
   for (const auto& g : gates) {
@@ -85,7 +81,7 @@ GateResult check_baseline(const MetricMap& metrics, const MetricMap& baseline, d
     auto it = metrics.find(name);
     if (it == metrics.end() || !std::isfinite(base) || !std::isfinite(it->second)) continue;
     ++common;
-    const bool lower = lower_is_better(name);
+    const bool lower = runs::lower_is_better(name);  // losses and error rates may not rise
     const double change = it->second - base;
     const bool ok = lower ? change <= max_drop + 1e-12 : -change <= max_drop + 1e-12;
     std::string line = std::string(ok ? "PASS " : "FAIL ") + name + " " + fmt(it->second) + " vs baseline " +

@@ -3,7 +3,7 @@
 namespace nlpc::io {
 
 CsvWriter::CsvWriter(const std::string& path, CsvWriterOptions options)
-    : options_(options), file_(path), last_flush_(std::chrono::steady_clock::now()) {
+    : options_(options), file_(path), flush_policy_(options.flush_every_rows, options.flush_every_seconds) {
   if (options_.delimiter == '"' || options_.delimiter == '\n' || options_.delimiter == '\r') {
     throw UsageError("invalid CSV delimiter: a quote or newline cannot separate fields");
   }
@@ -65,18 +65,12 @@ void CsvWriter::end_row() {
   line_ += options_.crlf ? "\r\n" : "\n";
   file_.write(line_);
   ++rows_;
-  if (++rows_since_flush_ >= options_.flush_every_rows) {
-    flush();
-    return;
-  }
-  const auto now = std::chrono::steady_clock::now();
-  if (std::chrono::duration<double>(now - last_flush_).count() >= options_.flush_every_seconds) flush();
+  if (flush_policy_.row_written()) flush();
 }
 
 void CsvWriter::flush() {
   file_.flush();
-  rows_since_flush_ = 0;
-  last_flush_ = std::chrono::steady_clock::now();
+  flush_policy_.flushed();
 }
 
 void CsvWriter::commit() { file_.commit(); }

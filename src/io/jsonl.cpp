@@ -37,7 +37,7 @@ bool JsonlReader::next(nlohmann::ordered_json& value) {
 }
 
 JsonlWriter::JsonlWriter(const std::string& path, JsonlWriterOptions options)
-    : options_(options), file_(path), last_flush_(std::chrono::steady_clock::now()) {}
+    : options_(options), file_(path), flush_policy_(options.flush_every_rows, options.flush_every_seconds) {}
 
 namespace {
 
@@ -59,18 +59,12 @@ void JsonlWriter::write_line(const std::string& text) {
   file_.write(text);
   file_.write("\n", 1);
   ++rows_;
-  if (++rows_since_flush_ >= options_.flush_every_rows) {
-    flush();
-    return;
-  }
-  const auto now = std::chrono::steady_clock::now();
-  if (std::chrono::duration<double>(now - last_flush_).count() >= options_.flush_every_seconds) flush();
+  if (flush_policy_.row_written()) flush();
 }
 
 void JsonlWriter::flush() {
   file_.flush();
-  rows_since_flush_ = 0;
-  last_flush_ = std::chrono::steady_clock::now();
+  flush_policy_.flushed();
 }
 
 void JsonlWriter::commit() { file_.commit(); }

@@ -14,6 +14,7 @@
 
 #include "nlpc/core/fs.h"
 #include "nlpc/core/log.h"
+#include "nlpc/core/config.h"
 #include "nlpc/core/system.h"
 
 namespace nlpc::runs {
@@ -185,7 +186,7 @@ RunStatus Run::status() const { return parse_status(info_.value("status", std::s
 void Run::write_info() { write_json((fs::path(dir_) / "run.json").string(), info_); }
 
 void Run::log_params(const nlohmann::json& config) {
-  nlohmann::json flat = flatten_json(config);
+  nlohmann::json flat = nlpc::flatten_json(config);
   for (auto& [k, v] : flat.items()) validate_key("param", k);
   for (auto& [k, v] : flat.items()) params_[k] = v;
   write_json((fs::path(dir_) / "params.json").string(), params_);

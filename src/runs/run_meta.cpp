@@ -193,22 +193,4 @@ void validate_key(const std::string& what, const std::string& key) {
   }
 }
 
-nlohmann::json flatten_json(const nlohmann::json& j, const std::string& prefix) {
-  nlohmann::json out = nlohmann::json::object();
-  if (!j.is_object()) {
-    out[prefix.empty() ? std::string("value") : prefix] = j;
-    return out;
-  }
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    std::string key = prefix.empty() ? it.key() : prefix + "." + it.key();
-    if (it.value().is_object()) {
-      const nlohmann::json sub = flatten_json(it.value(), key);
-      for (auto s = sub.begin(); s != sub.end(); ++s) out[s.key()] = s.value();
-    } else {
-      out[key] = it.value();
-    }
-  }
-  return out;
-}
-
 }  // namespace nlpc::runs

@@ -17,6 +17,7 @@
 #include "nlpc/core/error.h"
 #include "nlpc/core/signals.h"
 #include "nlpc/core/system.h"
+#include "nlpc/core/config.h"
 #include "nlpc/runs/run.h"
 #include "nlpc/runs/store.h"
 
@@ -223,7 +224,7 @@ TEST_CASE("runs dir: flag, then NLPC_RUNS_DIR, then ./runs; experiment names are
 
 TEST_CASE("flatten_json turns nested objects into dotted keys", "[runs]") {
   json j = {{"a", {{"b", 1}, {"c", {{"d", "x"}}}, {"e", json::object()}}}, {"f", {1, 2}}, {"g", nullptr}};
-  CHECK(nlpc::runs::flatten_json(j) == json{{"a.b", 1}, {"a.c.d", "x"}, {"f", {1, 2}}, {"g", nullptr}});
+  CHECK(nlpc::flatten_json(j) == json{{"a.b", 1}, {"a.c.d", "x"}, {"f", {1, 2}}, {"g", nullptr}});
 }
 
 TEST_CASE("git commit is read from HEAD, loose refs, packed refs and worktree .git files", "[runs]") {

@@ -43,7 +43,8 @@ class ConfigSchema {
   std::vector<ConfigKey> keys_;
 };
 
-// Flattens nested objects into dotted keys (arrays are kept as values).
+// {"a": {"b": 1, "c": [1, 2]}, "d": "x"} -> {"a.b": 1, "a.c": [1, 2], "d": "x"}. Arrays and scalars
+// are kept as values; empty objects vanish; a scalar given alone becomes {"value": scalar}.
 nlohmann::json flatten_json(const nlohmann::json& j);
 // Reads a JSON file (InputError with line/column on a syntax error).
 nlohmann::json read_json_file(const std::string& path);

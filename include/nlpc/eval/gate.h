@@ -25,8 +25,6 @@ struct GateResult {
   std::vector<std::string> failures;  // the failing lines only
 };
 
-// Lower-is-better metrics: losses, error rates (log_loss, hamming_loss, wer, cer, *loss*).
-bool lower_is_better(const std::string& metric);
 
 // Checks explicit gates; a gate on a metric absent from `metrics` is a UsageError listing the
 // metrics that exist.

@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "nlpc/io/flush.h"
 #include "nlpc/core/error.h"
 #include "nlpc/core/fs.h"
 #include "nlpc/io/input.h"
@@ -140,8 +141,7 @@ class CsvWriter {
   AtomicFile file_;
   std::string line_;
   int64_t rows_ = 0;
-  int64_t rows_since_flush_ = 0;
-  std::chrono::steady_clock::time_point last_flush_;
+  PeriodicFlush flush_policy_;
 };
 
 }  // namespace nlpc::io

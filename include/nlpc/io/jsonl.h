@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "nlpc/io/flush.h"
 #include "nlpc/core/fs.h"
 #include "nlpc/io/lines.h"
 
@@ -53,8 +54,7 @@ class JsonlWriter {
   JsonlWriterOptions options_;
   AtomicFile file_;
   int64_t rows_ = 0;
-  int64_t rows_since_flush_ = 0;
-  std::chrono::steady_clock::time_point last_flush_;
+  PeriodicFlush flush_policy_;
 };
 
 // The message of a nlohmann parse_error without its "[json.exception...] parse error at ..." prefix.

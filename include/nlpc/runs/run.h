@@ -63,9 +63,6 @@ void validate_experiment_name(const std::string& name);
 // characters [A-Za-z0-9_-. /:], no leading '/', no empty, '.' or '..' path component.
 void validate_key(const std::string& what, const std::string& key);
 
-// {"a": {"b": 1, "c": [1, 2]}, "d": "x"} -> {"a.b": 1, "a.c": [1, 2], "d": "x"}. Arrays and
-// scalars are kept as values; empty objects vanish.
-nlohmann::json flatten_json(const nlohmann::json& j, const std::string& prefix = "");
 
 class Run {
  public:
