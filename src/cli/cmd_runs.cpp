@@ -6,7 +6,7 @@
 namespace nlpc::cli {
 
 void register_runs(CLI::App& app) {
-  auto* runs = app.add_subcommand("runs", "List, show, compare and export runs");
+  auto* runs = app.add_subcommand("runs", "List, show, compare and export runs; render HTML reports");
   runs->require_subcommand(0, 1);
 
   static runs::ListOptions list;
