@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <random>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 
@@ -43,6 +44,21 @@ void write_file(const std::string& path, const std::string& content) {
 
 std::string fixture(const std::string& rel) { return std::string(NLPC_FIXTURES_DIR) + "/" + rel; }
 std::string nlpc_bin() { return NLPC_BIN; }
+
+std::string trained_baseline_model() {
+  static TempDir dir;
+  static std::string model;
+  if (model.empty()) {
+    RunResult r = run_nlpc("--threads 1 train --runs-dir '" + dir.file("runs") + "' --set data.train=" +
+                           fixture("data/train.csv") + " --set data.label_column=section --set train.epochs=5");
+    std::smatch m;
+    if (r.exit_code != 0 || !std::regex_search(r.out, m, std::regex("run ([0-9a-f]{32})"))) {
+      throw std::runtime_error("training the test baseline failed (exit " + std::to_string(r.exit_code) + "): " + r.err);
+    }
+    model = dir.file("runs/default/" + m[1].str() + "/artifacts/model");
+  }
+  return model;
+}
 
 RunResult run_nlpc(const std::string& args, const std::string& stdin_text, const std::string& env) {
   TempDir tmp;

@@ -32,6 +32,9 @@ RunResult run_nlpc(const std::string& args, const std::string& stdin_text = "",
 std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& content);
 std::string fixture(const std::string& rel);  // path under tests/fixtures
+// The n-gram baseline trained once per test process on tests/fixtures/data (label column
+// "section"); returns its model folder. Throws std::runtime_error when training fails.
+std::string trained_baseline_model();
 std::string nlpc_bin();
 
 }  // namespace nlpc::test

@@ -18,20 +18,7 @@ using nlpc::test::write_file;
 namespace fs = std::filesystem;
 
 namespace {
-// Trains the baseline once per process and returns its model folder.
-std::string model_dir() {
-  static TempDir dir;
-  static std::string model;
-  if (model.empty()) {
-    auto r = run_nlpc("--threads 1 train --runs-dir '" + dir.file("runs") + "' --set data.train=" +
-                      fixture("data/train.csv") + " --set data.label_column=section --set train.epochs=5");
-    REQUIRE(r.exit_code == 0);
-    std::smatch m;
-    REQUIRE(std::regex_search(r.out, m, std::regex("run ([0-9a-f]{32})")));
-    model = dir.file("runs/default/" + m[1].str() + "/artifacts/model");
-  }
-  return model;
-}
+std::string model_dir() { return nlpc::test::trained_baseline_model(); }
 
 std::vector<std::vector<std::string>> read_csv(const std::string& path) {
   nlpc::io::CsvReader reader(path);

@@ -31,20 +31,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// Trains the n-gram baseline once per process and returns its model folder.
-std::string model_dir() {
-  static TempDir dir;
-  static std::string model;
-  if (model.empty()) {
-    auto r = run_nlpc("--threads 1 train --runs-dir '" + dir.file("runs") + "' --set data.train=" +
-                      fixture("data/train.csv") + " --set data.label_column=section --set train.epochs=3");
-    REQUIRE(r.exit_code == 0);
-    std::smatch m;
-    REQUIRE(std::regex_search(r.out, m, std::regex("run ([0-9a-f]{32})")));
-    model = dir.file("runs/default/" + m[1].str() + "/artifacts/model");
-  }
-  return model;
-}
+std::string model_dir() { return nlpc::test::trained_baseline_model(); }
 
 // `nlpc serve` in the background on a free port (--port 0; the port is read from its first line).
 class ServerProcess {
