@@ -116,3 +116,18 @@ TEST_CASE("predict: a missing text column lists the columns", "[e2e][predict]") 
   CHECK_THAT(r.err, Catch::Contains("text"));
   CHECK_THAT(r.err, Catch::Contains("\"id\", \"body\""));
 }
+
+TEST_CASE("predict/eval: a folder that is not a model is a clear error, and nothing is written", "[e2e][predict]") {
+  TempDir d;
+  write_file(d.file("in.csv"), "id,text\n1,a game\n");
+  write_file(d.file("out.csv"), "kept\n");
+  auto r = run_nlpc("predict -m " + d.file("nope") + " -i " + d.file("in.csv") + " -o " + d.file("out.csv"));
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains(d.file("nope") + ": not a model folder"));
+  CHECK(read_file(d.file("out.csv")) == "kept\n");  // an existing output is left untouched
+  fs::create_directories(d.file("empty"));
+  auto e = run_nlpc("eval --runs-dir '" + d.file("runs") + "' -m " + d.file("empty") + " -d " + d.file("in.csv") +
+                    " --label-column id");
+  CHECK(e.exit_code == 2);
+  CHECK_THAT(e.err, Catch::Contains(d.file("empty") + "/config.json: missing"));
+}
