@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -72,6 +73,39 @@ void set_num_threads(int n) {
 }
 
 int num_threads() { return g_threads > 0 ? g_threads : hardware_threads(); }
+
+namespace {
+std::mutex g_blas_mutex;
+int g_blas_depth = 0;
+int g_blas_saved = 0;
+
+openblas_set_threads_fn blas_set() {
+  static const auto fn = find_symbol<openblas_set_threads_fn>("openblas_set_num_threads");
+  return fn;
+}
+openblas_get_threads_fn blas_get() {
+  static const auto fn = find_symbol<openblas_get_threads_fn>("openblas_get_num_threads");
+  return fn;
+}
+}  // namespace
+
+bool blas_threads_controllable() { return blas_set() != nullptr && blas_get() != nullptr; }
+
+BlasThreadsScope::BlasThreadsScope(int n) {
+  if (!blas_threads_controllable()) return;
+  std::lock_guard<std::mutex> lock(g_blas_mutex);
+  if (g_blas_depth++ == 0) {
+    g_blas_saved = blas_get()();
+    if (g_blas_saved != n) blas_set()(n);
+  }
+  active_ = true;
+}
+
+BlasThreadsScope::~BlasThreadsScope() {
+  if (!active_) return;
+  std::lock_guard<std::mutex> lock(g_blas_mutex);
+  if (--g_blas_depth == 0 && blas_get()() != g_blas_saved) blas_set()(g_blas_saved);
+}
 
 std::string host_name() {
   char buf[256] = {0};

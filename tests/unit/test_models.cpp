@@ -60,6 +60,16 @@ void check_golden(const std::string& name) {
     // without an attention mask (all tokens) the unpadded input gives the same logits
     CHECK(max_diff(model->forward(sl(ids), {}, sl(types)), g.at(key + ".logits")) < 1e-4);
   }
+  // The multi-threaded inference fast path (row-parallel GEMMs, per-(batch, head) attention; used
+  // for 64+ token rows with 2+ threads) on the golden batch repeated to 128+ rows.
+  const int prev_threads = at::get_num_threads();
+  at::set_num_threads(2);
+  const int64_t reps = 128 / (ids.size(0) * ids.size(1)) + 1;
+  auto big = model->forward_full(ids.repeat({reps, 1}), mask.repeat({reps, 1}), types.repeat({reps, 1}), true);
+  at::set_num_threads(prev_threads);
+  CHECK(max_diff(big.logits, g.at("logits").repeat({reps, 1})) < 1e-4);
+  CHECK(masked_diff(big.hidden_states.back(), g.at("hidden_states." + last).repeat({reps, 1, 1}),
+                    mask.repeat({reps, 1})) < 1e-4);
 }
 
 m::ModelConfig tiny_bert_config() {

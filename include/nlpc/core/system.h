@@ -17,6 +17,23 @@ int hardware_threads();
 void set_num_threads(int n);
 int num_threads();
 
+// While at least one BlasThreadsScope is alive, OpenBLAS runs its calls on `n` threads; the count
+// in force before the first scope is restored when the last one ends (reference-counted, thread
+// safe). Used by the inference fast paths, which parallelise over rows or attention heads with
+// libtorch's own thread pool and call single-threaded GEMMs from each worker. A no-op when the BLAS
+// is not OpenBLAS (blas_threads_controllable() is then false).
+class BlasThreadsScope {
+ public:
+  explicit BlasThreadsScope(int n);
+  ~BlasThreadsScope();
+  BlasThreadsScope(const BlasThreadsScope&) = delete;
+  BlasThreadsScope& operator=(const BlasThreadsScope&) = delete;
+
+ private:
+  bool active_ = false;
+};
+bool blas_threads_controllable();
+
 std::string host_name();
 std::string user_name();
 // Milliseconds since the Unix epoch.

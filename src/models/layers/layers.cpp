@@ -3,7 +3,10 @@
 #include <cmath>
 #include <limits>
 
+#include <ATen/Parallel.h>
+
 #include "nlpc/core/error.h"
+#include "nlpc/core/system.h"
 
 namespace nlpc::models {
 namespace {
@@ -43,6 +46,37 @@ const std::vector<NamedActivation>& activations() {
   return table;
 }
 
+// Inference fast paths (no autograd, float32 on the CPU, several libtorch threads, OpenBLAS): the
+// work is split over libtorch's thread pool (rows of a GEMM, or (batch, head) attention problems)
+// and each worker calls a single-threaded GEMM. For the small matrices of bert-mini-sized models
+// this beats one multi-threaded BLAS call per op (thread hand-offs and spinning BLAS threads), and
+// attention then needs neither head-major copies of q/k/v nor a [batch, heads, seq, seq] buffer.
+// Results equal the plain path's up to floating-point summation order.
+bool fast_inference(const torch::Tensor& x) {
+  return !torch::GradMode::is_enabled() && x.device().is_cpu() && x.scalar_type() == torch::kFloat &&
+         at::get_num_threads() > 1 && !at::in_parallel_region() && blas_threads_controllable();
+}
+
+// y = x2 w^T (+ b) for x2 [rows, in], by row blocks in parallel.
+torch::Tensor parallel_linear(const torch::Tensor& x2, const torch::Tensor& w, const torch::Tensor& b) {
+  const int64_t rows = x2.size(0);
+  torch::Tensor y = torch::empty({rows, w.size(0)}, x2.options());
+  const torch::Tensor wt = w.t();
+  BlasThreadsScope single(1);
+  at::parallel_for(0, rows, 32, [&](int64_t begin, int64_t end) {
+    torch::Tensor out = y.narrow(0, begin, end - begin);
+    torch::Tensor in = x2.narrow(0, begin, end - begin);
+    if (b.defined()) {
+      at::addmm_out(out, b, in, wt);
+    } else {
+      at::mm_out(out, in, wt);
+    }
+  });
+  return y;
+}
+
+bool use_parallel_linear(const torch::Tensor& x2) { return x2.size(0) >= 64 && fast_inference(x2); }
+
 }  // namespace
 
 std::string supported_activations() {
@@ -75,7 +109,9 @@ torch::Tensor linear_forward(const torch::Tensor& x, const torch::nn::Linear& la
   const auto& b = layer->bias;
   auto sizes = x.sizes().vec();
   torch::Tensor x2 = x.reshape({-1, sizes.back()});
-  torch::Tensor y = b.defined() ? torch::addmm(b, x2, w.t()) : torch::mm(x2, w.t());
+  torch::Tensor y = use_parallel_linear(x2)  ? parallel_linear(x2, w, b)
+                    : b.defined()            ? torch::addmm(b, x2, w.t())
+                                             : torch::mm(x2, w.t());
   sizes.back() = w.size(0);
   return y.view(sizes);
 }
@@ -110,8 +146,33 @@ torch::Tensor FusedQKV::forward(const torch::Tensor& x, const torch::Tensor& bia
     b = bias_;
   }
   const bool scaled = !torch::GradMode::is_enabled();
+  const torch::Tensor x2 = x.reshape({batch * seq, hidden});
+  if (scaled && use_parallel_linear(x2)) {
+    // One (batch, head) problem per task: scores [seq, seq] = q k^T + mask bias, softmax in place,
+    // context = probs v written straight into its [batch, seq, hidden] slot. q/k/v are strided
+    // views into the fused projection (row stride 3*hidden), which BLAS takes without copies.
+    const torch::Tensor qkv = parallel_linear(x2, w, b).view({batch, seq, 3 * hidden});
+    torch::Tensor ctx = torch::empty({batch, seq, hidden}, x.options());
+    BlasThreadsScope single(1);
+    at::parallel_for(0, batch * num_heads, 1, [&](int64_t begin, int64_t end) {
+      torch::Tensor scores = torch::empty({seq, seq}, x.options());
+      for (int64_t i = begin; i < end; ++i) {
+        const int64_t bi = i / num_heads, h = i % num_heads;
+        const torch::Tensor rows = qkv.select(0, bi);  // [seq, 3*hidden]
+        const torch::Tensor qh = rows.narrow(1, h * head_dim, head_dim);
+        const torch::Tensor kh = rows.narrow(1, hidden + h * head_dim, head_dim);
+        const torch::Tensor vh = rows.narrow(1, 2 * hidden + h * head_dim, head_dim);
+        at::mm_out(scores, qh, kh.t());
+        if (bias.defined()) scores.add_(bias.select(0, bi).select(0, 0));  // [1, seq] over the rows
+        at::_softmax_out(scores, scores, -1, false);
+        torch::Tensor out = ctx.select(0, bi).narrow(1, h * head_dim, head_dim);
+        at::mm_out(out, scores, vh);
+      }
+    });
+    return ctx;
+  }
   // qkv: [batch*seq, 3*hidden] -> [3, batch, heads, seq, head_dim]
-  torch::Tensor qkv = torch::addmm(b, x.reshape({batch * seq, hidden}), w.t());
+  torch::Tensor qkv = torch::addmm(b, x2, w.t());
   qkv = qkv.view({batch, seq, 3, num_heads, head_dim}).permute({2, 0, 3, 1, 4});
   torch::Tensor qh = qkv[0], kh = qkv[1], vh = qkv[2];
   // scores: [batch, heads, seq, seq]
