@@ -3,7 +3,10 @@
 // (4 layers, hidden 256, 4 heads, FFN 1024). Driven by scripts/bench/train_loop.sh, which also runs
 // the same architecture in Python PyTorch eager (scripts/bench/train_loop_ref.py).
 //
-//   bench_train_loop [batch=32] [seq=128] [steps=20] [threads=0 (all)]
+// A third loop trains nlpc's own BERT (BertForSequenceClassification, HF layout) from a config
+// file, as `nlpc train` does, for comparison with scripts/bench/train_loop_ref.py's Python eager BERT.
+//
+//   bench_train_loop [batch=32] [seq=128] [steps=20] [threads=0 (all)] [bert_config=configs/models/bert-mini.json]
 #include <torch/torch.h>
 
 #include <chrono>
@@ -11,6 +14,8 @@
 #include <cstdlib>
 
 #include "nlpc/core/system.h"
+#include "nlpc/models/classifier.h"
+#include "nlpc/models/config.h"
 #include "nlpc/train/trainer.h"
 
 namespace {
@@ -90,12 +95,33 @@ int main(int argc, char** argv) {
     return static_cast<double>(batch * steps) / seconds_since(t0);
   };
 
+  const std::string bert_config = argc > 5 ? argv[5] : "configs/models/bert-mini.json";
+  auto bert = [&]() {
+    torch::manual_seed(1);
+    nlpc::models::ClassifierOptions co;
+    co.labels = {"a", "b"};
+    auto model = nlpc::models::create_classifier(nlpc::models::load_model_config(bert_config), co);
+    nlpc::train::ModuleModel m(model, [model](const nlpc::train::Batch& b) {
+      return model->forward(b.input_ids, b.attention_mask, b.token_type_ids);
+    });
+    nlpc::train::TrainerOptions o;
+    o.epochs = 1;
+    o.batching.batch_size = batch;
+    o.adamw.lr = 5e-5;
+    o.progress = false;
+    nlpc::train::Trainer t(m, examples, o, nlpc::train::TrainerCallbacks{});
+    const auto t0 = std::chrono::steady_clock::now();
+    t.train();
+    return static_cast<double>(batch * steps) / seconds_since(t0);
+  };
+
   // Alternate to spread machine noise over both; keep the best of two runs each.
-  const double b1 = bare(), t1 = trainer(), b2 = bare(), t2 = trainer();
-  const double b = std::max(b1, b2), t = std::max(t1, t2);
+  const double b1 = bare(), t1 = trainer(), r1 = bert(), b2 = bare(), t2 = trainer(), r2 = bert();
+  const double b = std::max(b1, b2), t = std::max(t1, t2), r = std::max(r1, r2);
   std::printf("threads %d, batch %lld, seq %lld, steps %lld\n", nlpc::num_threads(),
               static_cast<long long>(batch), static_cast<long long>(seq), static_cast<long long>(steps));
   std::printf("bare libtorch loop   %8.1f samples/s\n", b);
   std::printf("nlpc Trainer         %8.1f samples/s  (ratio %.3f)\n", t, t / b);
+  std::printf("nlpc BERT + Trainer  %8.1f samples/s  (%s)\n", r, bert_config.c_str());
   return 0;
 }

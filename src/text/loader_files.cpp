@@ -109,7 +109,7 @@ std::unique_ptr<Tokenizer> load_vocab_txt(const std::string& file, const std::st
     vocab.push_back(line);
   }
   if (vocab.empty()) throw InputError(file, 0, 0, "is empty; expected one WordPiece token per line");
-  json cfg = read_json_if_exists((fs::path(folder) / "tokenizer_config.json").string());
+  json cfg = read_tokenizer_config(folder);
   BertNormalizerConfig nc;
   nc.lowercase = cfg.is_object() ? cfg.value("do_lower_case", true) : true;
   nc.handle_chinese_chars = cfg.is_object() ? cfg.value("tokenize_chinese_chars", true) : true;
@@ -166,7 +166,7 @@ std::unique_ptr<Tokenizer> load_vocab_merges(const std::string& vocab_file, cons
       throw InputError(merges_file, lineno, 0, "expected two tokens separated by one space, got \"" + line + "\"");
     merges.emplace_back(line.substr(0, p), line.substr(p + 1));
   }
-  json cfg = read_json_if_exists((fs::path(folder) / "tokenizer_config.json").string());
+  json cfg = read_tokenizer_config(folder);
   std::unique_ptr<ByteBpeTokenizer> tok;
   try {
     tok = std::make_unique<ByteBpeTokenizer>(std::move(vocab), merges,
@@ -177,6 +177,7 @@ std::unique_ptr<Tokenizer> load_vocab_merges(const std::string& vocab_file, cons
   auto specials = special_names(cfg, {{"unk_token", ""}, {"bos_token", ""}, {"eos_token", ""}, {"pad_token", ""}});
   tok->add_tokens(added_from_config(cfg, read_json_if_exists((fs::path(folder) / "added_tokens.json").string()),
                                     *tok, specials));
+  add_missing_specials(*tok, specials);
   std::string cls = cfg.is_object() ? cfg.value("tokenizer_class", "") : "";
   PostTemplate t;
   if (cls.rfind("Whisper", 0) == 0) {

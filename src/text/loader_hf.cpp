@@ -1,6 +1,7 @@
 // load_tokenizer: picks the family from the files of a folder (or a single file) and builds it.
 //   tokenizer.json (any family) > vocab.txt (WordPiece) > vocab.json + merges.txt (byte-level BPE)
 //   > *.model (SentencePiece)
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -287,7 +288,8 @@ std::unique_ptr<Tokenizer> load_tokenizer_json(const std::string& file) {
 }
 
 void apply_special_roles(Tokenizer& tok, const std::string& folder) {
-  for (const char* name : {"special_tokens_map.json", "tokenizer_config.json"}) {
+  // transformers' from_pretrained lets special_tokens_map.json override tokenizer_config.json.
+  for (const char* name : {"tokenizer_config.json", "special_tokens_map.json"}) {
     std::string path = (fs::path(folder) / name).string();
     if (!file_exists(path)) continue;
     json j = parse_json_file(path);
@@ -304,6 +306,34 @@ void apply_special_roles(Tokenizer& tok, const std::string& folder) {
 json read_json_if_exists(const std::string& path) {
   if (!file_exists(path)) return json();
   return parse_json_file(path);
+}
+
+json read_tokenizer_config(const std::string& folder) {
+  json cfg = read_json_if_exists((fs::path(folder) / "tokenizer_config.json").string());
+  const std::string map_path = (fs::path(folder) / "special_tokens_map.json").string();
+  json map = read_json_if_exists(map_path);
+  if (map.is_null()) return cfg;
+  if (!map.is_object()) throw InputError(map_path, 0, 0, "expected a JSON object of special tokens");
+  if (!cfg.is_object()) cfg = json::object();
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    if (!it.value().is_null()) cfg[it.key()] = it.value();
+  }
+  return cfg;
+}
+
+void add_missing_specials(Tokenizer& tok, const std::vector<std::string>& specials) {
+  std::vector<AddedToken> extra;
+  auto next = static_cast<int32_t>(tok.vocab_size());
+  for (const auto& s : specials) {
+    if (tok.token_to_id(s) >= 0) continue;
+    if (std::any_of(extra.begin(), extra.end(), [&](const AddedToken& t) { return t.content == s; })) continue;
+    AddedToken t;
+    t.content = s;
+    t.id = next++;
+    t.special = true;
+    extra.push_back(t);
+  }
+  if (!extra.empty()) tok.add_tokens(extra);
 }
 
 }  // namespace nlpc::text

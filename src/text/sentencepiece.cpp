@@ -279,14 +279,13 @@ void SpmTokenizer::viterbi(const Word& w, uint32_t base, double& carry, std::vec
         int32_t id = fn.id;
         if (id < 0) continue;
         size_t end = k + 1;
-        // SentencePiece accumulates path scores in float (ties then break as in spm_encode);
-        // Hugging Face's lattice uses f64.
-        double cand = f32 ? static_cast<double>(static_cast<float>(best[pos]) + static_cast<float>(fn.score))
-                          : best[pos] + fn.score;
-        // Ties keep the first path found. Known gap: spm_encode breaks some exact ties the other
-        // way (e.g. "1000" → ▁1 00 0 where nlpc gives ▁1 0 00): 0.3% of Debian description lines.
+        // Hugging Face's lattice adds and compares in f64. SentencePiece (EncodeOptimized) stores
+        // path scores as float but adds and compares in double: the piece score goes through a
+        // double-typed expression, so a candidate is compared exactly against the float-rounded
+        // stored score. Near-ties therefore break as in spm_encode (e.g. "1000" -> ▁1 00 0).
+        double cand = best[pos] + (f32 ? static_cast<double>(static_cast<float>(fn.score)) : fn.score);
         if (cand > best[end]) {
-          best[end] = cand;
+          best[end] = f32 ? static_cast<double>(static_cast<float>(cand)) : cand;
           best_id[end] = id;
           best_from[end] = static_cast<uint32_t>(pos);
         }

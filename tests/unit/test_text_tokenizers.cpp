@@ -2,6 +2,7 @@
 // vocabulary lookups and errors for missing/corrupt files.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <random>
@@ -201,4 +202,33 @@ TEST_CASE("WordPiece splits words over 100 characters to [UNK] and uses ## conti
   auto e = bert.encode(std::string(101, 'a') + " unaffable", plain());
   CHECK(e.tokens == std::vector<std::string>{"[UNK]", "una", "##ffa", "##ble"});
   CHECK(e.offsets[0] == std::make_pair(0u, 101u));
+}
+
+TEST_CASE("slow BPE folders take specials from special_tokens_map.json, appended after the vocabulary", "[text]") {
+  // whisper-tiny.en ships vocab.json + merges.txt ending at <|endoftext|>; its 106 additional special
+  // tokens exist only in special_tokens_map.json and get the next ids in list order, as
+  // transformers' slow WhisperTokenizer assigns them (.en: <|startoftranscript|> 50257 after
+  // <|endoftext|> 50256). The fixture's vocabulary is the multilingual one (<|endoftext|> 50257),
+  // where the same rule gives the multilingual ids (<|startoftranscript|> 50258 ... 50363).
+  TempDir dir;
+  for (const char* f : {"vocab.json", "merges.txt"})
+    std::filesystem::copy_file(fixture(std::string("text/whisper-tiny/") + f), dir.file(f));
+  for (const char* f : {"special_tokens_map.json", "tokenizer_config.json"})
+    std::filesystem::copy_file(fixture(std::string("text/whisper-tiny.en/") + f), dir.file(f));
+  auto t = load_tokenizer(dir.path().string());
+  const int32_t eot = t->token_to_id("<|endoftext|>");
+  CHECK(eot == 50257);
+  CHECK(t->token_to_id("<|startoftranscript|>") == 50258);
+  CHECK(t->token_to_id("<|en|>") == 50259);
+  CHECK(t->token_to_id("<|su|>") == 50357);
+  CHECK(t->token_to_id("<|translate|>") == 50358);
+  CHECK(t->token_to_id("<|transcribe|>") == 50359);
+  CHECK(t->token_to_id("<|notimestamps|>") == 50363);
+  CHECK(t->vocab_size() == 50364);
+  // added specials are matched whole in the text, never split by BPE
+  auto e = t->encode("<|startoftranscript|><|en|> hello", plain());
+  REQUIRE(e.ids.size() >= 3);
+  CHECK(e.ids[0] == 50258);
+  CHECK(e.ids[1] == 50259);
+  CHECK(t->decode({50258, 50259}, false) == "<|startoftranscript|><|en|>");
 }
