@@ -3,6 +3,8 @@
 # that memory does not grow with the number of rows.
 #   scripts/bench/predict_rows.sh MODEL_DIR [ROWS...]      (default rows: 100000 1000000)
 # Rows cycle through data/debian-sections/train.csv (columns id,text; quoted multi-line texts).
+# TEXT_WORDS=N keeps only the first N words of each text (short rows, e.g. for transformer models,
+# whose cost grows with the text length; the n-gram baseline is measured on whole texts).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 MODEL="$1"; shift
@@ -12,10 +14,12 @@ NLPC="${NLPC_BIN:-build/nlpc}"
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 for n in "${ROWS[@]}"; do
-  /usr/bin/python3 - "$n" "$TMP/in.csv" <<'PY'
+  /usr/bin/python3 - "$n" "$TMP/in.csv" "${TEXT_WORDS:-0}" <<'PY'
 import csv, sys
-n, out = int(sys.argv[1]), sys.argv[2]
+n, out, words = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 texts = [r["text"] for r in csv.DictReader(open("data/debian-sections/train.csv", encoding="utf-8"))]
+if words > 0:
+    texts = [" ".join(t.split()[:words]) for t in texts]
 with open(out, "w", newline="", encoding="utf-8") as f:
     w = csv.writer(f, lineterminator="\n")
     w.writerow(["id", "text"])

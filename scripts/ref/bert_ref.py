@@ -109,6 +109,10 @@ class BertLayerRef(nn.Module):
         self.output.dense = nn.Linear(c["intermediate_size"], h)
         self.output.LayerNorm = nn.LayerNorm(h, eps=c["layer_norm_eps"])
         self.act = act_fn(c["hidden_act"])
+        # dropout as transformers applies it in training (identity in eval mode, which the golden
+        # outputs and the inference benchmarks use)
+        self.p_hidden = c.get("hidden_dropout_prob", 0.1)
+        self.p_attn = c.get("attention_probs_dropout_prob", 0.1)
 
     def split(self, x):
         b, s, h = x.shape
@@ -120,11 +124,11 @@ class BertLayerRef(nn.Module):
         scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(q.shape[-1])
         if ext is not None:
             scores = scores + ext
-        probs = torch.softmax(scores, dim=-1)
+        probs = F.dropout(torch.softmax(scores, dim=-1), self.p_attn, self.training)
         ctx = torch.matmul(probs, v).permute(0, 2, 1, 3).contiguous().view(x.shape)
-        a = self.attention.output.LayerNorm(self.attention.output.dense(ctx) + x)
+        a = self.attention.output.LayerNorm(F.dropout(self.attention.output.dense(ctx), self.p_hidden, self.training) + x)
         i = self.act(self.intermediate.dense(a))
-        return self.output.LayerNorm(self.output.dense(i) + a)
+        return self.output.LayerNorm(F.dropout(self.output.dense(i), self.p_hidden, self.training) + a)
 
 
 class BertModelRef(nn.Module):
@@ -140,6 +144,7 @@ class BertModelRef(nn.Module):
         self.encoder.layer = nn.ModuleList([BertLayerRef(c) for _ in range(c["num_hidden_layers"])])
         self.pooler = Holder()
         self.pooler.dense = nn.Linear(h, h)
+        self.p_hidden = c.get("hidden_dropout_prob", 0.1)
 
     def forward(self, ids, mask, tt):
         e = self.embeddings
@@ -148,7 +153,7 @@ class BertModelRef(nn.Module):
             tt = torch.zeros_like(ids)
         x = e.word_embeddings(ids) + e.token_type_embeddings(tt)
         x = x + e.position_embeddings(torch.arange(s)[None, :])
-        x = e.LayerNorm(x)
+        x = F.dropout(e.LayerNorm(x), self.p_hidden, self.training)
         ext = extended_mask(mask, x.dtype) if mask is not None else None
         hidden = [x]
         for layer in self.encoder.layer:
@@ -250,9 +255,11 @@ class ClassifierRef(nn.Module):
         if self.kind == "hf":
             if self.c["model_type"] == "distilbert":
                 x = F.relu(self.pre_classifier(last[:, 0]))
+                p = self.c.get("seq_classif_dropout", 0.2)
             else:
                 x = pooled
-            return self.classifier(x), hidden
+                p = self.c.get("classifier_dropout") or self.c.get("hidden_dropout_prob", 0.1)
+            return self.classifier(F.dropout(x, p, self.training)), hidden
         if self.pooling == "cls":
             x = last[:, 0]
         else:
