@@ -5,6 +5,7 @@
 # Rows cycle through data/debian-sections/train.csv (columns id,text; quoted multi-line texts).
 # TEXT_WORDS=N keeps only the first N words of each text (short rows, e.g. for transformer models,
 # whose cost grows with the text length; the n-gram baseline is measured on whole texts).
+# NLPC_ARGS: global nlpc options (e.g. "--threads 1"); PREDICT_ARGS: extra `predict` options.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 MODEL="$1"; shift
@@ -27,7 +28,7 @@ with open(out, "w", newline="", encoding="utf-8") as f:
         w.writerow([i, texts[i % len(texts)]])
 PY
   size=$(du -m "$TMP/in.csv" | cut -f1)
-  /usr/bin/time -v "$NLPC" -q predict -m "$MODEL" -i "$TMP/in.csv" -o "$TMP/out.csv" 2> "$TMP/time.txt" || { cat "$TMP/time.txt"; exit 1; }
+  /usr/bin/time -v "$NLPC" -q ${NLPC_ARGS:-} predict -m "$MODEL" -i "$TMP/in.csv" -o "$TMP/out.csv" ${PREDICT_ARGS:-} 2> "$TMP/time.txt" || { cat "$TMP/time.txt"; exit 1; }
   wall=$(grep "Elapsed (wall" "$TMP/time.txt" | awk '{print $NF}')
   rss=$(grep "Maximum resident" "$TMP/time.txt" | awk '{print $NF}')
   rows_out=$(( $(wc -l < "$TMP/out.csv") ))
