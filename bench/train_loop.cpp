@@ -78,12 +78,8 @@ int main(int argc, char** argv) {
     return static_cast<double>(batch * steps) / seconds_since(t0);
   };
 
-  auto trainer = [&]() {
-    torch::manual_seed(1);
-    MiniEncoder model;
-    nlpc::train::ModuleModel m(model.ptr(), [model](const nlpc::train::Batch& b) mutable {
-      return model->forward(b.input_ids);
-    });
+  // samples/s of one epoch of the Trainer over `examples`
+  auto run_trainer = [&](nlpc::train::TrainableModel& m) {
     nlpc::train::TrainerOptions o;
     o.epochs = 1;
     o.batching.batch_size = batch;
@@ -95,6 +91,15 @@ int main(int argc, char** argv) {
     return static_cast<double>(batch * steps) / seconds_since(t0);
   };
 
+  auto trainer = [&]() {
+    torch::manual_seed(1);
+    MiniEncoder model;
+    nlpc::train::ModuleModel m(model.ptr(), [model](const nlpc::train::Batch& b) mutable {
+      return model->forward(b.input_ids);
+    });
+    return run_trainer(m);
+  };
+
   const std::string bert_config = argc > 5 ? argv[5] : "configs/models/bert-mini.json";
   auto bert = [&]() {
     torch::manual_seed(1);
@@ -104,15 +109,7 @@ int main(int argc, char** argv) {
     nlpc::train::ModuleModel m(model, [model](const nlpc::train::Batch& b) {
       return model->forward(b.input_ids, b.attention_mask, b.token_type_ids);
     });
-    nlpc::train::TrainerOptions o;
-    o.epochs = 1;
-    o.batching.batch_size = batch;
-    o.adamw.lr = 5e-5;
-    o.progress = false;
-    nlpc::train::Trainer t(m, examples, o, nlpc::train::TrainerCallbacks{});
-    const auto t0 = std::chrono::steady_clock::now();
-    t.train();
-    return static_cast<double>(batch * steps) / seconds_since(t0);
+    return run_trainer(m);
   };
 
   // Alternate to spread machine noise over both; keep the best of two runs each.
