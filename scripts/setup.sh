@@ -11,7 +11,7 @@ PACKAGES=(
   libtorch-dev libopenblas0-pthread
   sentencepiece libutf8proc-dev
   libcli11-dev libspdlog-dev nlohmann-json3-dev catch2
-  libsndfile1-dev libsoxr-dev libcpp-httplib-dev
+  libsndfile1-dev libsoxr-dev libcpp-httplib-dev zlib1g-dev
 )
 
 missing=()

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "nlpc/app/asr.h"
 #include "nlpc/app/evaluate.h"
 #include "nlpc/core/config.h"
 #include "nlpc/core/error.h"
@@ -40,9 +41,41 @@ MetricMap load_baseline(const std::string& baseline, const std::string& runs_dir
   if (m.empty()) throw UsageError("--baseline " + baseline + ": the run has no test/<metric> values");
   return m;
 }
+
+// Prints and applies --gate and --baseline/--max-drop; kExitGate when one fails.
+int check_eval_gates(const MetricMap& aggregate, const std::vector<Gate>& gates, const MetricMap& baseline,
+                     const EvalCommandOptions& opts, runs::Run& run) {
+  bool passed = true;
+  std::vector<std::string> lines;
+  if (!gates.empty()) {
+    GateResult g = check_gates(aggregate, gates);
+    passed = passed && g.passed;
+    lines.insert(lines.end(), g.lines.begin(), g.lines.end());
+  }
+  if (!baseline.empty()) {
+    GateResult g = check_baseline(aggregate, baseline, opts.max_drop, opts.baseline);
+    passed = passed && g.passed;
+    lines.insert(lines.end(), g.lines.begin(), g.lines.end());
+  }
+  if (!lines.empty()) {
+    std::printf("gates:\n");
+    for (const auto& l : lines) std::printf("  %s\n", l.c_str());
+    std::fflush(stdout);
+    run.set_tag("nlpc.gate", passed ? "passed" : "failed");
+  }
+  if (!passed) {
+    std::fprintf(stderr, "error: evaluation gate failed\n");
+    return kExitGate;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int run_eval(const EvalCommandOptions& opts) {
+  if (opts.task != "classification" && opts.task != "asr") {
+    throw UsageError("--task: expected classification or asr, got '" + opts.task + "'");
+  }
   std::vector<Gate> gates;
   for (const auto& g : opts.gates) gates.push_back(parse_gate(g));
   if (opts.bootstrap < 0) throw UsageError("--bootstrap must be >= 0");
@@ -60,7 +93,14 @@ int run_eval(const EvalCommandOptions& opts) {
                                   {"label_column", opts.label_column},
                                   {"bootstrap", opts.bootstrap},
                                   {"ci", opts.ci}}}});
+  if (opts.task == "asr") run.log_param("eval.task", "asr");
   return runs::record(run, [&]() -> int {
+    MetricMap aggregate;
+    if (opts.task == "asr") {
+      const eval::MetricSet asr = run_asr_eval(opts, run);  // src/app/asr.cpp
+      for (const auto& [name, v] : asr.items()) aggregate[name] = v;
+      return check_eval_gates(aggregate, gates, baseline, opts, run);
+    }
     auto clf = load_text_classifier(opts.model, opts.device);
     run.log_param("model.type", clf->architecture());
     DataSpec spec;
@@ -81,7 +121,6 @@ int run_eval(const EvalCommandOptions& opts) {
     es.errors = opts.errors;
     es.batch_size = opts.batch_size;
     EvalResult r = evaluate_classifier(*clf, data, es);
-    MetricMap aggregate;
     for (const auto& [name, v] : r.metrics.items()) {
       if (!is_aggregate_metric(name)) continue;
       run.log_metric("test/" + name, v, 0);
@@ -98,29 +137,7 @@ int run_eval(const EvalCommandOptions& opts) {
                 format_metrics_table(r).c_str());
     std::fflush(stdout);
 
-    bool passed = true;
-    std::vector<std::string> lines;
-    if (!gates.empty()) {
-      GateResult g = check_gates(aggregate, gates);
-      passed = passed && g.passed;
-      lines.insert(lines.end(), g.lines.begin(), g.lines.end());
-    }
-    if (!baseline.empty()) {
-      GateResult g = check_baseline(aggregate, baseline, opts.max_drop, opts.baseline);
-      passed = passed && g.passed;
-      lines.insert(lines.end(), g.lines.begin(), g.lines.end());
-    }
-    if (!lines.empty()) {
-      std::printf("gates:\n");
-      for (const auto& l : lines) std::printf("  %s\n", l.c_str());
-      std::fflush(stdout);
-      run.set_tag("nlpc.gate", passed ? "passed" : "failed");
-    }
-    if (!passed) {
-      std::fprintf(stderr, "error: evaluation gate failed\n");
-      return kExitGate;
-    }
-    return 0;
+    return check_eval_gates(aggregate, gates, baseline, opts, run);
   });
 }
 

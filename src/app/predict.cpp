@@ -14,6 +14,7 @@
 #include "nlpc/io/csv.h"
 #include "nlpc/io/jsonl.h"
 #include "nlpc/io/table.h"
+#include "nlpc/app/asr.h"
 #include "nlpc/app/evaluate.h"
 #include "nlpc/models/text_classifier.h"
 
@@ -67,6 +68,7 @@ struct Pending {
 }  // namespace
 
 PredictStats run_predict(const PredictOptions& opts) {
+  if (!opts.asr_model.empty()) return run_predict_speech(opts);  // src/app/asr.cpp
   if (opts.top_k < 1) throw UsageError("--top-k must be >= 1");
   if (opts.on_error != "fail" && opts.on_error != "skip") throw UsageError("--on-error must be fail or skip");
   auto clf = load_text_classifier(opts.model, opts.device);

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "nlpc/app/asr.h"
 #include "nlpc/app/evaluate.h"
 #include "nlpc/app/train_internal.h"
 #include "nlpc/core/error.h"
@@ -130,8 +131,13 @@ int run_train(const TrainCommandOptions& opts) {
   spdlog::info("run {} ({}) in {}", run.id(), run.name(), run.dir());
   return runs::record(run, [&]() -> int {
     const auto t0 = std::chrono::steady_clock::now();
+    if (cfg.task == "asr") {
+      const int64_t step = train_asr(cfg, run, !opts.resume.empty());  // src/app/train_asr.cpp
+      run.log_metric("train/seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), step);
+      return 0;
+    }
     if (cfg.task != "classification" && cfg.task != "multilabel") {
-      throw UsageError("task '" + cfg.task + "' is not supported by nlpc train yet (supported: classification, multilabel)");
+      throw UsageError("task '" + cfg.task + "' is not supported by nlpc train yet (supported: classification, multilabel, asr)");
     }
     TrainData data = read_train_data(cfg, run);
     data.valid_logged = cfg.model.type != "ngram" || cfg.model.ngram.solver == "sgd";

@@ -141,10 +141,10 @@ WhisperFeatures whisper_features(const std::vector<float>& audio, const torch::T
   return f;
 }
 
-torch::Tensor window_features(const WhisperFeatures& f, int64_t seek) {
-  int64_t size = std::min(kNFrames, f.content_frames - seek);
-  if (size <= 0) return torch::zeros({f.mel.size(0), kNFrames}, f.mel.options());
-  return pad_or_trim(f.mel.slice(1, seek, seek + size), kNFrames);
+torch::Tensor window_features(const WhisperFeatures& f, int64_t seek, int64_t frames) {
+  int64_t size = std::min(frames, f.content_frames - seek);
+  if (size <= 0) return torch::zeros({f.mel.size(0), frames}, f.mel.options());
+  return pad_or_trim(f.mel.slice(1, seek, seek + size), frames);
 }
 
 torch::Tensor pad_or_trim(const torch::Tensor& x, int64_t length) {

@@ -9,10 +9,10 @@ void register_eval(CLI::App& app) {
   static EvalCommandOptions o;
   auto* sub = app.add_subcommand("eval", "Score a model on labelled data: metrics, confidence intervals, errors, gates");
   sub->add_option("-m,--model", o.model, "Model folder (artifacts/model of a run, or a Hugging Face folder)")->required();
-  sub->add_option("-d,--data", o.data, "Labelled CSV, TSV or JSONL file")->required();
+  sub->add_option("-d,--data", o.data, "Labelled CSV, TSV or JSONL file (asr: audio path and reference text columns)")->required();
   sub->add_option("--format", o.format, "auto, csv, tsv or jsonl")->capture_default_str();
   sub->add_option("--delimiter", o.delimiter, "CSV delimiter (default: , for csv, tab for tsv)");
-  sub->add_option("--text-column", o.text_column, "Text column")->capture_default_str();
+  sub->add_option("--text-column", o.text_column, "Text column (asr: the reference transcript)")->capture_default_str();
   sub->add_option("--pair-column", o.pair_column, "Second text column (sentence pairs)");
   sub->add_option("--label-column", o.label_column, "Label column")->capture_default_str();
   sub->add_option("--label-separator", o.label_separator, "Separator of labels (multi-label)")->capture_default_str();
@@ -32,6 +32,14 @@ void register_eval(CLI::App& app) {
   sub->add_option("--batch-size", o.batch_size, "Texts per batch (default: the model's)");
   sub->add_option("--device", o.device, "cpu, cuda or cuda:N")->capture_default_str();
   sub->add_option("--metrics-output", o.metrics_output, "Also write the metrics as JSON to this path");
+  sub->add_option("--task", o.task, "classification, or asr (--model: a Whisper folder, --data: a manifest of "
+                                    "recordings; reports WER and CER)")->capture_default_str()
+      ->check(CLI::IsMember({"classification", "asr"}));
+  sub->add_option("--audio-column", o.audio_column, "asr: audio path column (relative to the data file's folder)")
+      ->capture_default_str();
+  sub->add_option("--language", o.language, "asr: language code for decoding, or auto")->capture_default_str();
+  sub->add_flag("--no-normalize{false}", o.asr_normalize,
+                "asr: score raw text (default: lower-case, punctuation removed, spaces collapsed)");
   add_run_options(sub, o.run);
   on_run(sub, [] {
     o.run.command_line = globals().command_line;

@@ -8,7 +8,11 @@ namespace nlpc::cli {
 void register_transcribe(CLI::App& app) {
   auto* sub = app.add_subcommand("transcribe", "Speech to text with a Whisper model");
   static models::TranscribeOptions o;
-  sub->add_option("inputs", o.inputs, "Audio files (WAV, FLAC, OGG, MP3; raw s16le with --sample-rate)")->required();
+  sub->add_option("inputs", o.inputs, "Audio files (WAV, FLAC, OGG, MP3; raw s16le with --sample-rate)");
+  sub->add_option("--manifest", o.manifest, "CSV/TSV/JSONL with one recording per row: writes its rows with a "
+                                            "'transcript' column added (to --output, CSV unless .jsonl/.tsv)");
+  sub->add_option("--audio-column", o.audio_column, "With --manifest: audio path column (relative to the manifest's "
+                                                    "folder)")->capture_default_str();
   sub->add_option("--model,-m", o.model, "Whisper model folder (config.json, model.safetensors, tokenizer files)")
       ->required();
   sub->add_option("--tokenizer", o.tokenizer, "Tokenizer folder (default: the model folder)");

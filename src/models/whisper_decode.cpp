@@ -1,7 +1,7 @@
 // Whisper window decoding (openai/whisper decoding.py semantics). See include/nlpc/models/whisper_decode.h.
 #include "nlpc/models/whisper_decode.h"
 
-#include <dlfcn.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cmath>
@@ -307,16 +307,10 @@ void apply_logit_filters(torch::Tensor& logits, const std::vector<std::vector<in
 
 double compression_ratio(const std::string& text) {
   if (text.empty()) return 0.0;
-  using Compress2 = int (*)(unsigned char*, unsigned long*, const unsigned char*, unsigned long, int);
-  using Bound = unsigned long (*)(unsigned long);
-  static void* lib = dlopen("libz.so.1", RTLD_NOW | RTLD_LOCAL);
-  if (!lib) throw RuntimeError("zlib (libz.so.1) is needed for Whisper's compression-ratio threshold; install zlib1g");
-  static auto compress2 = reinterpret_cast<Compress2>(dlsym(lib, "compress2"));
-  static auto bound = reinterpret_cast<Bound>(dlsym(lib, "compressBound"));
-  if (!compress2 || !bound) throw RuntimeError("libz.so.1 lacks compress2/compressBound");
-  unsigned long out_len = bound(text.size());
-  std::vector<unsigned char> out(out_len);
-  if (compress2(out.data(), &out_len, reinterpret_cast<const unsigned char*>(text.data()), text.size(), 6) != 0) {
+  uLongf out_len = compressBound(static_cast<uLong>(text.size()));
+  std::vector<Bytef> out(out_len);
+  if (compress2(out.data(), &out_len, reinterpret_cast<const Bytef*>(text.data()), static_cast<uLong>(text.size()), 6) !=
+      Z_OK) {
     throw RuntimeError("zlib compress2 failed");
   }
   return static_cast<double>(text.size()) / static_cast<double>(out_len);

@@ -27,18 +27,25 @@ namespace fs = std::filesystem;
 constexpr double kTimePrecision = 0.02;  // seconds per timestamp token
 constexpr int64_t kInputStride = 2;      // mel frames per encoder position
 
-struct Loaded {
+}  // namespace
+
+struct WhisperTranscriber::Impl {
   WhisperForConditionalGeneration model{nullptr};
   std::unique_ptr<text::Tokenizer> tok;
   WhisperTokens tokens;
   torch::Tensor filters;
   c10::Device device{c10::kCPU};
+  int64_t window = audio::kNFrames;  // mel frames per encoder window (2 * max_source_positions)
+  TranscribeOptions options;
 };
 
-Loaded load_model(const TranscribeOptions& o) {
+namespace {
+using Loaded = WhisperTranscriber::Impl;
+
+void load_model(Loaded& l, const TranscribeOptions& o) {
   if (o.model.empty()) throw UsageError("transcribe: --model DIR is required (a Hugging Face Whisper folder)");
-  Loaded l;
   auto cfg = load_whisper_config(o.model);
+  l.window = cfg.input_frames();
   l.device = resolve_device(o.device);
   l.model = WhisperForConditionalGeneration(cfg);
   l.model->load_state(load_checkpoint(o.model), o.model);
@@ -47,7 +54,6 @@ Loaded load_model(const TranscribeOptions& o) {
   l.tok = text::load_tokenizer(o.tokenizer.empty() ? o.model : o.tokenizer);
   l.tokens = load_whisper_tokens(*l.tok, o.model);
   l.filters = audio::mel_filters_for_model(o.model, cfg.num_mel_bins);
-  return l;
 }
 
 std::string decode_text(const Loaded& l, const std::vector<int64_t>& tokens) {
@@ -124,13 +130,13 @@ int64_t split_segments(const Loaded& l, const DecodeResult& r, double time_offse
   return segment_size;
 }
 
-Transcript transcribe_file(Loaded& l, const std::string& path, const TranscribeOptions& o) {
+Transcript transcribe_samples(Loaded& l, const std::vector<float>& samples, const std::string& path,
+                              const TranscribeOptions& o) {
   torch::NoGradGuard no_grad;
-  auto samples = audio::load_audio(path, o.audio);
   auto feats = audio::whisper_features(samples, l.filters);
   if (!o.dump_features.empty()) {
-    int64_t windows = std::max<int64_t>(1, (feats.content_frames + audio::kNFrames - 1) / audio::kNFrames);
-    audio::write_npy(o.dump_features, audio::pad_or_trim(feats.mel.slice(1, 0, feats.content_frames), windows * audio::kNFrames));
+    int64_t windows = std::max<int64_t>(1, (feats.content_frames + l.window - 1) / l.window);
+    audio::write_npy(o.dump_features, audio::pad_or_trim(feats.mel.slice(1, 0, feats.content_frames), windows * l.window));
   }
   Transcript tr;
   tr.file = path;
@@ -139,7 +145,7 @@ Transcript transcribe_file(Loaded& l, const std::string& path, const TranscribeO
   base.timestamps = o.timestamps;
   base.max_new_tokens = o.max_new_tokens;
   base.seed = o.seed;
-  auto encode = [&](const torch::Tensor& window) {  // window: [n_mels, 3000]
+  auto encode = [&](const torch::Tensor& window) {  // window: [n_mels, l.window]
     return l.model->encode(window.unsqueeze(0).to(l.device));
   };
   if (!l.tokens.multilingual) {
@@ -148,8 +154,8 @@ Transcript transcribe_file(Loaded& l, const std::string& path, const TranscribeO
     }
     tr.language = "en";
   } else if (o.language == "auto") {
-    // like transcribe(): detected on the first 3,000 frames of the padded features
-    auto probs = detect_language(l.model, encode(feats.mel.slice(1, 0, audio::kNFrames)), l.tokens);
+    // like transcribe(): detected on the first window (3,000 frames) of the padded features
+    auto probs = detect_language(l.model, encode(audio::pad_or_trim(feats.mel.slice(1, 0, l.window), l.window)), l.tokens);
     tr.language = probs.front().first;
     spdlog::info("{}: detected language {} (p={:.2f})", path, tr.language, probs.front().second);
   } else {
@@ -159,19 +165,20 @@ Transcript transcribe_file(Loaded& l, const std::string& path, const TranscribeO
   base.language = l.tokens.multilingual ? tr.language : "";
   std::vector<int64_t> all_tokens;
   size_t prompt_reset = 0;
-  ProgressBar bar(fs::path(path).filename().string(), feats.content_frames, "frames");
+  std::unique_ptr<ProgressBar> bar;
+  if (o.progress) bar = std::make_unique<ProgressBar>(fs::path(path).filename().string(), feats.content_frames, "frames");
   int64_t seek = 0;
   while (seek < feats.content_frames) {
     check_interrupted();
-    int64_t segment_size = std::min(audio::kNFrames, feats.content_frames - seek);
+    int64_t segment_size = std::min(l.window, feats.content_frames - seek);
     double time_offset = static_cast<double>(seek) / audio::kFramesPerSecond;
     DecodeOptions d = base;
     if (o.condition_on_previous_text) d.prompt.assign(all_tokens.begin() + static_cast<std::ptrdiff_t>(prompt_reset), all_tokens.end());
-    auto enc = encode(audio::window_features(feats, seek));
+    auto enc = encode(audio::window_features(feats, seek, l.window));
     auto r = decode_with_fallback(l, enc, d, o);
     if (r.no_speech_prob > o.no_speech_threshold && !(r.avg_logprob > o.logprob_threshold)) {
       seek += segment_size;  // silence
-      bar.update(seek);
+      if (bar) bar->update(seek);
       continue;
     }
     std::vector<TranscriptSegment> current;
@@ -184,9 +191,9 @@ Transcript transcribe_file(Loaded& l, const std::string& path, const TranscribeO
       tr.segments.push_back(std::move(s));
     }
     if (!o.condition_on_previous_text || r.temperature > 0.5) prompt_reset = all_tokens.size();
-    bar.update(std::min(seek, feats.content_frames));
+    if (bar) bar->update(std::min(seek, feats.content_frames));
   }
-  bar.finish();
+  if (bar) bar->finish();
   return tr;
 }
 
@@ -253,8 +260,31 @@ std::string format_transcript(const Transcript& t, const std::string& format) {
   return out.str();
 }
 
+WhisperTranscriber::WhisperTranscriber(const TranscribeOptions& o) : impl_(std::make_unique<Impl>()) {
+  if (o.task != "transcribe" && o.task != "translate") throw UsageError("--task: expected transcribe or translate");
+  if (o.beam_size < 0 || o.max_new_tokens < 0) throw UsageError("--beam-size and --max-new-tokens must be >= 0");
+  load_model(*impl_, o);
+  impl_->options = o;
+}
+
+WhisperTranscriber::~WhisperTranscriber() = default;
+
+Transcript WhisperTranscriber::transcribe_file(const std::string& path) {
+  return transcribe_samples(*impl_, audio::load_audio(path, impl_->options.audio), path, impl_->options);
+}
+
+Transcript WhisperTranscriber::transcribe(const std::vector<float>& samples, const std::string& name) {
+  return transcribe_samples(*impl_, samples, name, impl_->options);
+}
+
+int64_t WhisperTranscriber::window_frames() const { return impl_->window; }
+
 int run_transcribe(const TranscribeOptions& o) {
-  if (o.inputs.empty()) throw UsageError("transcribe: give one or more audio files");
+  if (!o.manifest.empty()) {
+    if (!o.inputs.empty()) throw UsageError("transcribe: give audio files or --manifest, not both");
+    return run_transcribe_manifest(o);
+  }
+  if (o.inputs.empty()) throw UsageError("transcribe: give one or more audio files (or --manifest FILE.csv)");
   format_transcript(Transcript{}, o.format);  // validates --format before any work
   if (!o.dump_features.empty() && o.inputs.size() > 1) {
     throw UsageError("--dump-features writes one file: give a single audio input");
@@ -264,10 +294,9 @@ int run_transcribe(const TranscribeOptions& o) {
   if (o.inputs.size() > 1 && o.output != "-" && fs::exists(o.output) && !fs::is_directory(o.output)) {
     throw UsageError("--output " + o.output + ": with several inputs, --output must be a folder");
   }
-  Loaded l = load_model(o);
-  std::string to_stdout;
+  WhisperTranscriber transcriber(o);
   for (const auto& input : o.inputs) {
-    auto tr = transcribe_file(l, input, o);
+    auto tr = transcriber.transcribe_file(input);
     std::string text = format_transcript(tr, o.format);
     std::string path = output_path(o, input);
     if (path == "-") {

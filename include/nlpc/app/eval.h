@@ -31,6 +31,11 @@ struct EvalCommandOptions {
   size_t batch_size = 0;
   std::string device = "cpu";
   std::string metrics_output;  // optional: write the metrics JSON here
+  // task "asr": --model is a Whisper folder, --data a manifest of recordings (src/app/asr.cpp)
+  std::string task = "classification";
+  std::string audio_column = "audio";  // asr: audio path column (relative to the data file's folder)
+  std::string language = "auto";      // asr: language code for decoding, or auto
+  bool asr_normalize = true;           // asr: lower-case and strip punctuation before scoring
   runs::RunOptions run;
 };
 

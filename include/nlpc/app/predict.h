@@ -32,6 +32,11 @@ struct PredictOptions {
   int window = 0;         // rows buffered for length batching; 0 = 64 batches
   std::string on_error = "fail";  // fail | skip (malformed rows)
   std::string device = "cpu";
+  // Speech input (src/app/asr.cpp): transcribe `audio_column` with this Whisper folder into a
+  // `transcript` column, then classify the transcript.
+  std::string asr_model;
+  std::string audio_column = "audio";
+  std::string asr_language = "auto";
 };
 
 struct PredictStats {

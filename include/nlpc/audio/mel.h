@@ -46,8 +46,10 @@ struct WhisperFeatures {
 // transcribe()'s features for a whole recording (see the header comment).
 WhisperFeatures whisper_features(const std::vector<float>& audio, const torch::Tensor& filters);
 
-// pad_or_trim(mel[:, seek:seek + size], 3000) with size = min(3000, content_frames - seek).
-torch::Tensor window_features(const WhisperFeatures& f, int64_t seek);
+// pad_or_trim(mel[:, seek:seek + size], frames) with size = min(frames, content_frames - seek).
+// `frames` is the model's window (2 * max_source_positions: 3,000 for Whisper; fewer for small
+// models trained on short clips).
+torch::Tensor window_features(const WhisperFeatures& f, int64_t seek, int64_t frames = kNFrames);
 
 // Pads with zeros or trims the last dimension to `length`.
 torch::Tensor pad_or_trim(const torch::Tensor& x, int64_t length = kNFrames);

@@ -7,6 +7,7 @@
 // logprob < -1 are skipped as silence, segments cut at consecutive timestamp tokens, and the next
 // window starting at the last timestamp (or after the window when it ends with a single timestamp or
 // has no timestamps). Word-level timestamps are not implemented.
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,11 @@ struct TranscribeOptions {
   std::string model;                 // model folder
   std::string tokenizer;             // tokenizer folder (default: the model folder)
   std::vector<std::string> inputs;   // audio files
+  // CSV/TSV/JSONL manifest instead of `inputs`: one recording per row in `audio_column` (paths
+  // relative to the manifest's folder); output: the manifest's columns plus `transcript` (CSV,
+  // or the format of --output's extension), see src/app/asr.cpp.
+  std::string manifest;
+  std::string audio_column = "audio";
   std::string format = "txt";        // txt | json | srt | vtt
   std::string output = "-";          // file, folder (many inputs) or "-" for stdout
   std::string dump_features;         // .npy of the first input's features ([n_mels, frames])
@@ -35,6 +41,7 @@ struct TranscribeOptions {
   uint64_t seed = 0;
   std::string device = "cpu";
   audio::AudioOptions audio;
+  bool progress = true;              // a progress bar per recording
 };
 
 struct TranscriptSegment {
@@ -55,6 +62,29 @@ struct Transcript {
 // "avg_logprob","no_speech_prob"}]}; srt/vtt: one cue per segment.
 std::string format_transcript(const Transcript& t, const std::string& format);
 std::string format_timestamp(double seconds, char decimal_marker, bool always_hours);
+
+// A loaded model that transcribes recordings one by one (nlpc transcribe, eval --task asr,
+// predict --asr-model). Windows are the model's input length (config max_source_positions * 2
+// mel frames: 3,000 = 30 s for Whisper, shorter for small models trained on short clips).
+class WhisperTranscriber {
+ public:
+  // Loads options.model; options.inputs/output/format are not used.
+  explicit WhisperTranscriber(const TranscribeOptions& options);
+  ~WhisperTranscriber();
+  WhisperTranscriber(const WhisperTranscriber&) = delete;
+  WhisperTranscriber& operator=(const WhisperTranscriber&) = delete;
+  Transcript transcribe_file(const std::string& path);
+  // samples: mono 16 kHz; `name` is used in logs.
+  Transcript transcribe(const std::vector<float>& samples, const std::string& name);
+  int64_t window_frames() const;
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// --manifest mode of run_transcribe (src/app/asr.cpp).
+int run_transcribe_manifest(const TranscribeOptions& opts);
 
 // Runs the whole command; returns the exit code.
 int run_transcribe(const TranscribeOptions& opts);
