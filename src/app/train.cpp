@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "nlpc/app/evaluate.h"
+#include "nlpc/app/summarize.h"
 #include "nlpc/app/train_internal.h"
 #include "nlpc/core/error.h"
 #include "nlpc/core/fs.h"
@@ -129,6 +130,7 @@ int run_train(const TrainCommandOptions& opts) {
   }
   spdlog::info("run {} ({}) in {}", run.id(), run.name(), run.dir());
   return runs::record(run, [&]() -> int {
+    if (cfg.task == "summarize") return run_train_summarize(cfg, run, !opts.resume.empty());
     const auto t0 = std::chrono::steady_clock::now();
     if (cfg.task != "classification" && cfg.task != "multilabel") {
       throw UsageError("task '" + cfg.task + "' is not supported by nlpc train yet (supported: classification, multilabel)");
