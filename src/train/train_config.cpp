@@ -79,7 +79,8 @@ ConfigSchema build_schema() {
   s.add({"train.grad_accum", T::kInt, 1, "gradient accumulation steps", {}});
   s.add({"train.seed", T::kInt, 42, "seed of initialisation, shuffling and dropout", {}});
   s.add({"train.eval_every", T::kInt, 0, "evaluate on valid every N steps (0 = each epoch)", {}});
-  s.add({"train.metric", T::kString, "accuracy", "validation metric choosing the best checkpoint", {}});
+  s.add({"train.metric", T::kString, nullptr, "validation metric choosing the best checkpoint (default: accuracy; "
+                                              "rougeL for summarize)", {}});
   s.add({"train.metric_mode", T::kString, "max", "whether the metric is better higher or lower", {"max", "min"}});
   s.add({"train.patience", T::kInt, 0, "early stopping after N evaluations without improvement (0 = off)", {}});
   s.add({"train.class_weights", T::kString, "none", "loss weights per class", {"none", "balanced"}});
@@ -186,8 +187,8 @@ TrainConfig train_config_from_json(const json& r, const std::string& source) {
   get(r, "train", "grad_accum", t.grad_accum);
   get(r, "train", "seed", t.seed);
   get(r, "train", "eval_every", t.eval_every);
-  if (c.task == "summarize" && !(r.contains("train") && r["train"].contains("metric"))) {
-    c.resolved["train"]["metric"] = "rougeL";  // summarize: ROUGE-L on valid chooses the best model
+  if (!(r.contains("train") && r["train"].contains("metric"))) {
+    c.resolved["train"]["metric"] = c.task == "summarize" ? "rougeL" : "accuracy";
   }
   get(c.resolved, "train", "metric", t.metric);
   get(r, "train", "metric_mode", t.metric_mode);
