@@ -86,6 +86,7 @@ int run_eval_summarize(const EvalCommandOptions& opts, const SummarizeOptions& s
     spec.target_column = so.target_column;
     spec.empty_text = opts.empty_text;
     spec.max_rows = so.max_rows;
+    spec.empty_target = so.empty_target;
     SummarySet data = read_summary_set(opts.data, spec);
     run.log_param("data.test_rows", static_cast<int64_t>(data.texts.size()));
 

@@ -59,8 +59,13 @@ SummarySet read_summary_set(const std::string& path, const SummaryDataSpec& spec
       continue;
     }
     if (blank(rec.fields[gi])) {
+      if (spec.empty_target == "skip") {
+        ++set.skipped_empty_target;
+        continue;
+      }
       throw reader.error_at(gi, "empty target in column \"" + spec.target_column +
-                                    "\": every example needs a reference summary");
+                                    "\": every example needs a reference summary (set data.empty_target / --empty-target to "
+                                    "\"skip\" to skip such rows)");
     }
     set.texts.push_back(std::move(text));
     set.targets.push_back(rec.fields[gi]);
@@ -72,6 +77,9 @@ SummarySet read_summary_set(const std::string& path, const SummaryDataSpec& spec
                                            : std::string("no data rows: expected at least one example"));
   }
   if (set.skipped_empty > 0) spdlog::warn("{}: skipped {} row(s) with an empty text", path, set.skipped_empty);
+  if (set.skipped_empty_target > 0) {
+    spdlog::warn("{}: skipped {} row(s) with an empty target", path, set.skipped_empty_target);
+  }
   return set;
 }
 

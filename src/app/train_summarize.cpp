@@ -52,6 +52,7 @@ SummaryDataSpec summary_spec(const TrainConfig& cfg) {
   s.text_column = cfg.data.text_column;
   s.target_column = cfg.data.target_column;
   s.empty_text = cfg.data.empty_text;
+  s.empty_target = cfg.resolved["data"].value("empty_target", std::string("fail"));
   s.max_rows = cfg.data.max_rows;
   return s;
 }
@@ -161,6 +162,7 @@ int run_train_summarize(const TrainConfig& cfg, runs::Run& run, bool resume) {
   if (!cfg.data.test.empty()) test_set = read_summary_set(cfg.data.test, spec);
   run.log_param("data.train_rows", static_cast<int64_t>(train_set.texts.size()));
   run.log_param("data.train_skipped_empty", train_set.skipped_empty);
+  run.log_param("data.train_skipped_empty_target", train_set.skipped_empty_target);
   if (valid_set) run.log_param("data.valid_rows", static_cast<int64_t>(valid_set->texts.size()));
   if (test_set) run.log_param("data.test_rows", static_cast<int64_t>(test_set->texts.size()));
   spdlog::info("data: {} train pairs{}{}", train_set.texts.size(),

@@ -40,6 +40,8 @@ void register_eval(CLI::App& app) {
   sub->add_option("--target-column", so.target_column, "summarize: reference summary column")->capture_default_str();
   sub->add_flag("--lead-baseline", so.lead_baseline, "summarize: also score the first sentence of the text");
   sub->add_option("--max-rows", so.max_rows, "summarize: score only the first N rows (0 = all)");
+  sub->add_option("--empty-target", so.empty_target, "summarize: rows with an empty target: fail or skip")
+      ->capture_default_str()->check(CLI::IsMember({"fail", "skip"}));
   sub->add_flag("--stemmer", so.stemmer, "summarize: Porter stemming in ROUGE (English only)");
   add_generation_options(sub, so, true, false);
   on_run(sub, [seed] {

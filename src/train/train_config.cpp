@@ -23,6 +23,8 @@ ConfigSchema build_schema() {
   s.add({"data.label_column", T::kString, "label", "label column (classification, multilabel)", {}});
   s.add({"data.label_separator", T::kString, ";", "separator of labels in a multilabel cell", {}});
   s.add({"data.target_column", T::kString, "summary", "target text column (summarize, asr)", {}});
+  s.add({"data.empty_target", T::kString, "fail", "summarize: rows with an empty target: fail (file, line, column) "
+                                                  "or skip (counted and reported)", {"fail", "skip"}});
   s.add({"data.audio_column", T::kString, "audio", "audio path column (asr)", {}});
   s.add({"data.delimiter", T::kString, ",", "CSV delimiter (\\t for tab)", {}});
   s.add({"data.empty_text", T::kString, "skip", "rows with an empty text: skip (counted and reported) or fail",

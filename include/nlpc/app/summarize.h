@@ -35,6 +35,7 @@ struct SummarizeOptions {
   bool lead_baseline = false;             // eval: also score the first sentence of the text
   bool stemmer = false;                   // eval: Porter stemming in ROUGE (English only)
   int64_t max_rows = 0;                   // eval: score only the first N rows (0 = all)
+  std::string empty_target = "fail";      // eval: rows with an empty target: fail | skip
   std::optional<std::string> source_prefix;  // default: the model's (config.json)
   GenerationOverrides gen;
 };
@@ -45,6 +46,7 @@ struct SummarySet {
   std::vector<std::string> texts, targets;
   std::vector<int64_t> lines;
   int64_t skipped_empty = 0;  // rows with an empty text (skipped with empty_text "skip")
+  int64_t skipped_empty_target = 0;  // rows with an empty target (skipped with empty_target "skip")
 };
 
 struct SummaryDataSpec {
@@ -53,6 +55,7 @@ struct SummaryDataSpec {
   std::string text_column = "text";
   std::string target_column = "summary";
   std::string empty_text = "skip";  // skip | fail
+  std::string empty_target = "fail";  // fail | skip
   int64_t max_rows = 0;
 };
 
