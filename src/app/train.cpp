@@ -6,6 +6,7 @@
 
 #include "nlpc/app/asr.h"
 #include "nlpc/app/evaluate.h"
+#include "nlpc/app/summarize.h"
 #include "nlpc/app/train_internal.h"
 #include "nlpc/core/error.h"
 #include "nlpc/core/fs.h"
@@ -130,6 +131,7 @@ int run_train(const TrainCommandOptions& opts) {
   }
   spdlog::info("run {} ({}) in {}", run.id(), run.name(), run.dir());
   return runs::record(run, [&]() -> int {
+    if (cfg.task == "summarize") return run_train_summarize(cfg, run, !opts.resume.empty());
     const auto t0 = std::chrono::steady_clock::now();
     if (cfg.task == "asr") {
       const int64_t step = train_asr(cfg, run, !opts.resume.empty());  // src/app/train_asr.cpp

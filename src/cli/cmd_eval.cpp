@@ -1,12 +1,14 @@
 // `nlpc eval`: flags only; the work is in src/app/eval.cpp.
 #include "commands.h"
 #include "nlpc/app/eval.h"
+#include "summarize_options.h"
 #include "run_options.h"
 
 namespace nlpc::cli {
 
 void register_eval(CLI::App& app) {
   static EvalCommandOptions o;
+  static SummarizeOptions so;
   auto* sub = app.add_subcommand("eval", "Score a model on labelled data: metrics, confidence intervals, errors, gates");
   sub->add_option("-m,--model", o.model, "Model folder (artifacts/model of a run, or a Hugging Face folder)")->required();
   sub->add_option("-d,--data", o.data, "Labelled CSV, TSV or JSONL file (asr: audio path and reference text columns)")->required();
@@ -21,7 +23,8 @@ void register_eval(CLI::App& app) {
   sub->add_option("--bootstrap", o.bootstrap, "Bootstrap resamples for percentile confidence intervals (0 = none)")
       ->capture_default_str();
   sub->add_option("--ci", o.ci, "Confidence level")->capture_default_str();
-  sub->add_option("--seed", o.seed, "Seed of the bootstrap")->capture_default_str();
+  auto* seed = sub->add_option("--seed", o.seed, "Seed of the bootstrap (summarize: also of sampling)")
+                   ->capture_default_str();
   sub->add_option("--errors", o.errors, "Write the N most confident mistakes per class to errors.csv")
       ->capture_default_str();
   sub->add_option("--errors-output", o.errors_output, "Also copy errors.csv to this path");
@@ -32,17 +35,27 @@ void register_eval(CLI::App& app) {
   sub->add_option("--batch-size", o.batch_size, "Texts per batch (default: the model's)");
   sub->add_option("--device", o.device, "cpu, cuda or cuda:N")->capture_default_str();
   sub->add_option("--metrics-output", o.metrics_output, "Also write the metrics as JSON to this path");
-  sub->add_option("--task", o.task, "classification, or asr (--model: a Whisper folder, --data: a manifest of "
-                                    "recordings; reports WER and CER)")->capture_default_str()
-      ->check(CLI::IsMember({"classification", "asr"}));
   sub->add_option("--audio-column", o.audio_column, "asr: audio path column (relative to the data file's folder)")
       ->capture_default_str();
   sub->add_option("--language", o.language, "asr: language code for decoding, or auto")->capture_default_str();
   sub->add_flag("--no-normalize{false}", o.asr_normalize,
                 "asr: score raw text (default: lower-case, punctuation removed, spaces collapsed)");
   add_run_options(sub, o.run);
-  on_run(sub, [] {
+  add_task_option(sub, so, /*with_asr=*/true);
+  sub->add_option("--target-column", so.target_column, "summarize: reference summary column")->capture_default_str();
+  sub->add_flag("--lead-baseline", so.lead_baseline, "summarize: also score the first sentence of the text");
+  sub->add_option("--max-rows", so.max_rows, "summarize: score only the first N rows (0 = all)");
+  sub->add_option("--empty-target", so.empty_target, "summarize: rows with an empty target: fail or skip")
+      ->capture_default_str()->check(CLI::IsMember({"fail", "skip"}));
+  sub->add_flag("--stemmer", so.stemmer, "summarize: Porter stemming in ROUGE (English only)");
+  add_generation_options(sub, so, true, false);
+  on_run(sub, [seed] {
     o.run.command_line = globals().command_line;
+    o.task = so.task == "asr" ? "asr" : "classification";
+    if (so.task == "summarize") {
+      if (seed->count() > 0) so.gen.seed = o.seed;
+      return run_eval_summarize(o, so);
+    }
     return run_eval(o);
   });
 }

@@ -3,11 +3,13 @@
 
 #include "commands.h"
 #include "nlpc/app/predict.h"
+#include "summarize_options.h"
 
 namespace nlpc::cli {
 
 void register_predict(CLI::App& app) {
   static PredictOptions o;
+  static SummarizeOptions so;
   auto* sub = app.add_subcommand("predict", "Batch prediction over CSV/TSV/JSONL/text, streaming, constant memory");
   sub->add_option("-m,--model", o.model, "Model folder")->required();
   sub->add_option("-i,--input", o.input, "Input file, or - for standard input")->capture_default_str();
@@ -19,7 +21,8 @@ void register_predict(CLI::App& app) {
   sub->add_option("--delimiter", o.delimiter, "CSV input delimiter");
   sub->add_option("--text-column", o.text_column, "Text column")->capture_default_str();
   sub->add_option("--pair-column", o.pair_column, "Second text column (sentence pairs)");
-  sub->add_option("--top-k", o.top_k, "Also output the K most probable labels")->capture_default_str();
+  auto* top_k = sub->add_option("--top-k", o.top_k, "Also output the K most probable labels (summarize: top-k "
+                                                    "sampling)")->capture_default_str();
   sub->add_flag("--all-probs", o.all_probs, "Output the probability of every label");
   sub->add_option("--threshold", o.threshold, "Multi-label decision threshold (default: the model's tuned ones)");
   sub->add_option("--batch-size", o.batch_size, "Texts per batch (default: the model's)");
@@ -32,8 +35,13 @@ void register_predict(CLI::App& app) {
   sub->add_option("--audio-column", o.audio_column, "With --asr-model: audio path column (relative to the input's "
                                                     "folder)")->capture_default_str();
   sub->add_option("--asr-language", o.asr_language, "With --asr-model: language code, or auto")->capture_default_str();
-  on_run(sub, [] {
-    PredictStats s = run_predict(o);
+  add_task_option(sub, so);
+  add_generation_options(sub, so, false, true);
+  on_run(sub, [top_k] {
+    if (so.task == "summarize" && !o.asr_model.empty())
+      throw UsageError("--asr-model applies to classification (--task classification), not to --task summarize");
+    if (so.task == "summarize" && top_k->count() > 0) so.gen.top_k = o.top_k;
+    PredictStats s = so.task == "summarize" ? run_predict_summarize(o, so) : run_predict(o);
     if (s.skipped > 0) {
       std::string rows;
       for (size_t i = 0; i < s.skipped_rows.size() && i < 20; ++i) rows += (i ? ", " : "") + std::to_string(s.skipped_rows[i]);

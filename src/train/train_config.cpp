@@ -23,6 +23,8 @@ ConfigSchema build_schema() {
   s.add({"data.label_column", T::kString, "label", "label column (classification, multilabel)", {}});
   s.add({"data.label_separator", T::kString, ";", "separator of labels in a multilabel cell", {}});
   s.add({"data.target_column", T::kString, "summary", "target text column (summarize, asr)", {}});
+  s.add({"data.empty_target", T::kString, "fail", "summarize: rows with an empty target: fail (file, line, column) "
+                                                  "or skip (counted and reported)", {"fail", "skip"}});
   s.add({"data.audio_column", T::kString, "audio", "audio path column (asr)", {}});
   s.add({"data.delimiter", T::kString, ",", "CSV delimiter (\\t for tab)", {}});
   s.add({"data.empty_text", T::kString, "skip", "rows with an empty text: skip (counted and reported) or fail",
@@ -42,6 +44,10 @@ ConfigSchema build_schema() {
   s.add({"model.dropout", T::kFloat, -1.0, "classifier dropout (< 0: the model config's)", {}});
   s.add({"model.freeze_encoder", T::kBool, false, "train only the head (pretrained features + small head)", {}});
   s.add({"model.source_prefix", T::kString, "", "prefix added to each input (T5, e.g. \"summarize: \")", {}});
+  s.add({"model.max_target_length", T::kInt, 64, "summarize: maximum target tokens (longer targets are truncated; "
+                                                  "also max_new_tokens of generation_config.json)", {}});
+  s.add({"model.vocab_size", T::kInt, 8000, "summarize from scratch without model.tokenizer: size of the "
+                                            "SentencePiece vocabulary trained on the training texts and targets", {}});
   s.add({"model.ngram.lowercase", T::kBool, true, "lower-case before extracting n-grams", {}});
   s.add({"model.ngram.word_ngram_min", T::kInt, 1, "shortest word n-gram (0 = no word features)", {}});
   s.add({"model.ngram.word_ngram_max", T::kInt, 2, "longest word n-gram", {}});
@@ -75,7 +81,8 @@ ConfigSchema build_schema() {
   s.add({"train.grad_accum", T::kInt, 1, "gradient accumulation steps", {}});
   s.add({"train.seed", T::kInt, 42, "seed of initialisation, shuffling and dropout", {}});
   s.add({"train.eval_every", T::kInt, 0, "evaluate on valid every N steps (0 = each epoch)", {}});
-  s.add({"train.metric", T::kString, "accuracy", "validation metric choosing the best checkpoint", {}});
+  s.add({"train.metric", T::kString, nullptr, "validation metric choosing the best checkpoint (default: accuracy; "
+                                              "rougeL for summarize)", {}});
   s.add({"train.metric_mode", T::kString, "max", "whether the metric is better higher or lower", {"max", "min"}});
   s.add({"train.patience", T::kInt, 0, "early stopping after N evaluations without improvement (0 = off)", {}});
   s.add({"train.class_weights", T::kString, "none", "loss weights per class", {"none", "balanced"}});
@@ -85,6 +92,10 @@ ConfigSchema build_schema() {
   s.add({"eval.bootstrap", T::kInt, 0, "bootstrap resamples for confidence intervals on test (0 = off)", {}});
   s.add({"eval.ci", T::kFloat, 0.95, "confidence level of the intervals", {}});
   s.add({"eval.errors", T::kInt, 0, "write the N most confident mistakes per class", {}});
+  s.add({"eval.valid_rows", T::kInt, 200, "summarize: ROUGE during training on the first N valid rows "
+                                          "(greedy generation; 0 = all); valid/loss always uses every row", {}});
+  s.add({"eval.num_beams", T::kInt, 1, "summarize: beams of generation (validation, test, generation_config.json)", {}});
+  s.add({"eval.rouge_stemmer", T::kBool, false, "summarize: Porter stemming in ROUGE (English only)", {}});
   return s;
 }
 
@@ -137,6 +148,8 @@ TrainConfig train_config_from_json(const json& r, const std::string& source) {
   get(r, "model", "dropout", m.dropout);
   get(r, "model", "freeze_encoder", m.freeze_encoder);
   get(r, "model", "source_prefix", m.source_prefix);
+  get(r, "model", "max_target_length", m.max_target_length);
+  get(r, "model", "vocab_size", m.vocab_size);
   if (r.contains("model") && r["model"].contains("ngram")) {
     const json& n = r["model"]["ngram"];
     auto& g = m.ngram;
@@ -176,7 +189,10 @@ TrainConfig train_config_from_json(const json& r, const std::string& source) {
   get(r, "train", "grad_accum", t.grad_accum);
   get(r, "train", "seed", t.seed);
   get(r, "train", "eval_every", t.eval_every);
-  get(r, "train", "metric", t.metric);
+  if (!(r.contains("train") && r["train"].contains("metric"))) {
+    c.resolved["train"]["metric"] = c.task == "summarize" ? "rougeL" : "accuracy";
+  }
+  get(c.resolved, "train", "metric", t.metric);
   get(r, "train", "metric_mode", t.metric_mode);
   get(r, "train", "patience", t.patience);
   get(r, "train", "class_weights", t.class_weights);
@@ -185,6 +201,9 @@ TrainConfig train_config_from_json(const json& r, const std::string& source) {
   get(r, "eval", "bootstrap", c.eval.bootstrap);
   get(r, "eval", "ci", c.eval.ci);
   get(r, "eval", "errors", c.eval.errors);
+  get(r, "eval", "valid_rows", c.eval.valid_rows);
+  get(r, "eval", "num_beams", c.eval.num_beams);
+  get(r, "eval", "rouge_stemmer", c.eval.rouge_stemmer);
 
   if (d.train.empty()) throw UsageError(source + ": 'data.train' is required (the training file)");
   positive(t.epochs, "train.epochs", source, true);
@@ -196,6 +215,9 @@ TrainConfig train_config_from_json(const json& r, const std::string& source) {
   positive(t.eval_batch_size, "train.eval_batch_size", source);
   positive(t.grad_accum, "train.grad_accum", source);
   positive(m.max_length, "model.max_length", source);
+  positive(m.max_target_length, "model.max_target_length", source);
+  positive(c.eval.num_beams, "eval.num_beams", source);
+  if (m.vocab_size < 8) throw UsageError(source + ": 'model.vocab_size' must be at least 8");
   if (!(t.lr > 0)) throw UsageError(source + ": 'train.lr' must be > 0");
   if (t.warmup_ratio < 0 || t.warmup_ratio >= 1) throw UsageError(source + ": 'train.warmup_ratio' must be in [0, 1)");
   if (c.eval.ci <= 0 || c.eval.ci >= 1) throw UsageError(source + ": 'eval.ci' must be in (0, 1)");

@@ -60,6 +60,8 @@ struct ModelConfig {
   double dropout = -1;          // < 0: the config's value
   bool freeze_encoder = false;
   std::string source_prefix;    // T5: e.g. "summarize: "
+  int64_t max_target_length = 64;  // summarize: target tokens
+  int64_t vocab_size = 8000;       // summarize from scratch: SentencePiece vocabulary size
   NgramConfig ngram;
 };
 
@@ -89,6 +91,9 @@ struct EvalConfig {
   int64_t bootstrap = 0;
   double ci = 0.95;
   int64_t errors = 0;
+  int64_t valid_rows = 200;   // summarize: valid rows scored with ROUGE during training (0 = all)
+  int64_t num_beams = 1;      // summarize: generation beams
+  bool rouge_stemmer = false; // summarize: Porter stemming in ROUGE
 };
 
 struct TrainConfig {

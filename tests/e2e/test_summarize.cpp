@@ -1,0 +1,212 @@
+// End-to-end: `nlpc train` with task summarize (a tiny T5 from scratch, its SentencePiece vocabulary
+// trained on the fixture), `nlpc eval --task summarize` and `nlpc predict --task summarize`.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <regex>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "../test_util.h"
+
+using nlohmann::json;
+using nlpc::test::fixture;
+using nlpc::test::read_file;
+using nlpc::test::run_nlpc;
+using nlpc::test::TempDir;
+using nlpc::test::write_file;
+namespace fs = std::filesystem;
+
+namespace {
+const char* kTinyT5 = R"({"model_type": "t5", "d_model": 32, "d_kv": 8, "d_ff": 64, "num_layers": 1,
+  "num_decoder_layers": 1, "num_heads": 4, "relative_attention_num_buckets": 8,
+  "relative_attention_max_distance": 32, "dropout_rate": 0.0, "feed_forward_proj": "relu",
+  "tie_word_embeddings": true, "pad_token_id": 0, "eos_token_id": 1, "decoder_start_token_id": 0})";
+
+std::string train_args(const TempDir& d, const std::string& extra = "") {
+  write_file(d.file("t5.json"), kTinyT5);
+  return "--threads 1 train --runs-dir '" + d.file("runs") + "' --experiment sum --set task=summarize" +
+         " --set data.train=" + fixture("summarize/train.csv") + " --set data.valid=" + fixture("summarize/valid.csv") +
+         " --set data.test=" + fixture("summarize/test.csv") +
+         " --set model.type=t5 --set model.config=" + d.file("t5.json") +
+         " --set model.vocab_size=120 --set model.max_length=48 --set model.max_target_length=12"
+         " --set 'model.source_prefix=summarize: ' --set train.batch_size=8 --set train.max_steps=6"
+         " --set train.epochs=0 --set train.eval_every=3 --set train.lr=3e-3 --set eval.valid_rows=4 " + extra;
+}
+
+std::string run_id_of(const std::string& out) {
+  std::smatch m;
+  REQUIRE(std::regex_search(out, m, std::regex("run ([0-9a-f]{32})")));
+  return m[1];
+}
+
+json metrics_final(const std::string& run_dir) {
+  json out = json::object();
+  std::istringstream is(read_file(run_dir + "/metrics.jsonl"));
+  std::string line;
+  while (std::getline(is, line)) {
+    auto j = json::parse(line);
+    out[j["key"].get<std::string>()] = j["value"];
+  }
+  return out;
+}
+
+// The tiny model trained once per test process.
+struct Trained {
+  TempDir dir;
+  std::string run_dir, out;
+};
+const Trained& trained() {
+  static Trained t = [] {
+    Trained x;
+    auto r = run_nlpc(train_args(x.dir));
+    if (r.exit_code != 0) throw std::runtime_error("summarize training failed: " + r.err);
+    x.out = r.out;
+    std::smatch m;
+    std::regex_search(r.out, m, std::regex("run ([0-9a-f]{32})"));
+    x.run_dir = x.dir.file("runs/sum/" + std::string(m[1]));
+    return x;
+  }();
+  return t;
+}
+}  // namespace
+
+TEST_CASE("summarize: train a tiny T5 from scratch, recorded as a run", "[e2e][summarize]") {
+  const Trained& t = trained();
+  CHECK_THAT(t.out, Catch::Contains("rougeLsum"));
+  CHECK_THAT(t.out, Catch::Contains("lead baseline"));
+  CHECK_THAT(t.out, Catch::Contains("training: 6 steps"));
+  auto info = json::parse(read_file(t.run_dir + "/run.json"));
+  CHECK(info["status"] == "FINISHED");
+  auto params = json::parse(read_file(t.run_dir + "/params.json"));
+  CHECK(params["train.metric"] == "rougeL");
+  CHECK(params["data.train_rows"] == 40);
+  auto m = metrics_final(t.run_dir);
+  for (const char* k : {"train/loss", "train/lr", "valid/loss", "valid/rougeL", "test/rouge1", "test/rouge2",
+                        "test/rougeL", "test/rougeLsum", "test/lead_rouge1", "test/lead_rougeLsum", "train/seconds"}) {
+    INFO(k);
+    CHECK(m.contains(k));
+  }
+  // The lead baseline does not depend on the model: its ROUGE-1 on the fixture is well above 0.
+  CHECK(m["test/lead_rouge1"].get<double>() > 0.1);
+  const std::string model = t.run_dir + "/artifacts/model";
+  for (const char* f : {"config.json", "model.safetensors", "spiece.model", "tokenizer_config.json",
+                        "generation_config.json"}) {
+    INFO(f);
+    CHECK(fs::exists(model + "/" + f));
+  }
+  auto cfg = json::parse(read_file(model + "/config.json"));
+  CHECK(cfg["model_type"] == "t5");
+  CHECK(cfg["vocab_size"] == 120);
+  CHECK(cfg["nlpc_source_prefix"] == "summarize: ");
+  auto gen = json::parse(read_file(model + "/generation_config.json"));
+  CHECK(gen["max_new_tokens"] == 12);
+  CHECK(gen["decoder_start_token_id"] == 0);
+  // Every test row has a prediction next to its reference.
+  std::istringstream is(read_file(t.run_dir + "/artifacts/predictions.jsonl"));
+  std::string line;
+  int n = 0;
+  while (std::getline(is, line)) {
+    auto j = json::parse(line);
+    CHECK(j.contains("summary"));
+    CHECK(j.contains("target"));
+    ++n;
+  }
+  CHECK(n == 10);
+}
+
+TEST_CASE("summarize: eval prints ROUGE with intervals and the lead baseline; gates", "[e2e][summarize]") {
+  const Trained& t = trained();
+  TempDir d;
+  const std::string model = t.run_dir + "/artifacts/model";
+  auto e = run_nlpc("--threads 1 eval --task summarize --runs-dir '" + d.file("runs") + "' --model " + model +
+                    " --data " + fixture("summarize/test.csv") + " --bootstrap 100 --lead-baseline --metrics-output " +
+                    d.file("m.json") + " --gate 'lead_rouge1>=0.1'");
+  INFO(e.err);
+  REQUIRE(e.exit_code == 0);
+  CHECK_THAT(e.out, Catch::Contains("(10 rows"));
+  CHECK(std::regex_search(e.out, std::regex("rouge1 +[0-9.]+  \\[[0-9.]+, [0-9.]+\\]")));
+  CHECK_THAT(e.out, Catch::Contains("lead baseline"));
+  CHECK_THAT(e.out, Catch::Contains("PASS"));
+  auto mj = json::parse(read_file(d.file("m.json")));
+  for (const char* k : {"rouge1", "rouge2", "rougeL", "rougeLsum", "lead_rouge1"}) CHECK(mj.contains(k));
+  // The same lead baseline as at the end of training.
+  auto m = metrics_final(t.run_dir);
+  CHECK(mj["lead_rouge1"].get<double>() == Approx(m["test/lead_rouge1"].get<double>()).epsilon(1e-12));
+  CHECK(mj["rouge1"].get<double>() == Approx(m["test/rouge1"].get<double>()).epsilon(1e-12));
+
+  auto g = run_nlpc("--threads 1 eval --task summarize --runs-dir '" + d.file("runs") + "' --model " + model +
+                    " --data " + fixture("summarize/test.csv") + " --gate 'rouge1>=1.01'");
+  CHECK(g.exit_code == 3);
+  CHECK_THAT(g.out, Catch::Contains("FAIL"));
+}
+
+TEST_CASE("summarize: predict keeps columns and rows and adds summary (CSV, JSONL)", "[e2e][summarize]") {
+  const Trained& t = trained();
+  TempDir d;
+  const std::string model = t.run_dir + "/artifacts/model";
+  write_file(d.file("in.csv"), "id,text,extra\n1,\"A library for parsing JSON.\nIt is fast.\",x\n2,A game.,y\n3,\"Tools, many.\",z\n");
+  auto p = run_nlpc("--threads 1 predict --task summarize --model " + model + " --input " + d.file("in.csv") +
+                    " --output " + d.file("out.csv") + " --num-beams 2 --max-new-tokens 5 --no-repeat-ngram-size 2");
+  INFO(p.err);
+  REQUIRE(p.exit_code == 0);
+  const std::string out = read_file(d.file("out.csv"));
+  CHECK(out.rfind("id,text,extra,summary\n", 0) == 0);
+  CHECK_THAT(out, Catch::Contains("\n2,A game.,y,"));
+  CHECK_THAT(out, Catch::Contains("\n3,\"Tools, many.\",z,"));
+
+  write_file(d.file("in.jsonl"), "{\"k\": \"a\", \"text\": \"A small editor.\"}\n{\"k\": \"b\", \"text\": \"A big database.\"}\n");
+  auto q = run_nlpc("--threads 1 predict --task summarize --model " + model + " --input " + d.file("in.jsonl") +
+                    " --output " + d.file("out.jsonl") + " --do-sample --top-k 5 --top-p 0.9 --temperature 0.7 --seed 3");
+  INFO(q.err);
+  REQUIRE(q.exit_code == 0);
+  std::istringstream is(read_file(d.file("out.jsonl")));
+  std::string line;
+  std::vector<json> rows;
+  while (std::getline(is, line)) rows.push_back(json::parse(line));
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0]["k"] == "a");
+  CHECK(rows[1]["text"] == "A big database.");
+  CHECK(rows[0]["summary"].is_string());
+  std::vector<std::string> keys;
+  for (auto it = rows[0].begin(); it != rows[0].end(); ++it) keys.push_back(it.key());
+  // Sampling with a seed is reproducible.
+  auto q2 = run_nlpc("--threads 1 predict --task summarize --model " + model + " --input " + d.file("in.jsonl") +
+                     " --output " + d.file("out2.jsonl") + " --do-sample --top-k 5 --top-p 0.9 --temperature 0.7 --seed 3");
+  REQUIRE(q2.exit_code == 0);
+  CHECK(read_file(d.file("out2.jsonl")) == read_file(d.file("out.jsonl")));
+}
+
+TEST_CASE("summarize: bad input is a clear error with exit code 2", "[e2e][summarize]") {
+  TempDir d;
+  write_file(d.file("t5.json"), kTinyT5);
+  SECTION("missing target column") {
+    write_file(d.file("train.csv"), "text,abstract\nsome text,a summary\n");
+    auto r = run_nlpc(train_args(d, "--set data.train=" + d.file("train.csv")));
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("summary"));
+    CHECK_THAT(r.err, Catch::Contains("train.csv"));
+  }
+  SECTION("empty target") {
+    write_file(d.file("train.csv"), "text,summary\nsome text,a summary\nmore text,\n");
+    auto r = run_nlpc(train_args(d, "--set data.train=" + d.file("train.csv")));
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("empty target"));
+    CHECK_THAT(r.err, Catch::Contains("train.csv:3"));
+  }
+  SECTION("eval: target column missing") {
+    const Trained& t = trained();
+    auto r = run_nlpc("--threads 1 eval --task summarize --runs-dir '" + d.file("runs") + "' --model " + t.run_dir +
+                      "/artifacts/model --data " + fixture("summarize/test.csv") + " --target-column abstract");
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("abstract"));
+  }
+  SECTION("summarize with a model that is not T5") {
+    auto r = run_nlpc("--threads 1 predict --task summarize --model " + nlpc::test::trained_baseline_model() +
+                      " --input " + fixture("summarize/test.csv") + " --output " + d.file("o.csv"));
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("T5"));
+    CHECK(!fs::exists(d.file("o.csv")));
+  }
+}
