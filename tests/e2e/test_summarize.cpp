@@ -2,9 +2,15 @@
 // trained on the fixture), `nlpc eval --task summarize` and `nlpc predict --task summarize`.
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <filesystem>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -208,5 +214,60 @@ TEST_CASE("summarize: bad input is a clear error with exit code 2", "[e2e][summa
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.err, Catch::Contains("T5"));
     CHECK(!fs::exists(d.file("o.csv")));
+  }
+}
+
+TEST_CASE("summarize: SIGTERM mid-training, then --resume ends like an uninterrupted run", "[e2e][summarize][resume]") {
+  // max_steps 6 -> 200 (set after, so it wins): long enough to be killed mid-run.
+  const std::string extra = "--set train.max_steps=200 --set train.eval_every=50 --set train.seed=3";
+  TempDir full, killed;
+  auto r = run_nlpc(train_args(full, extra));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::string ref_dir = full.file("runs/sum/" + run_id_of(r.out));
+  const json ref = metrics_final(ref_dir);
+  REQUIRE(ref.contains("test/rougeL"));
+
+  const std::string cmd = "exec '" + nlpc::test::nlpc_bin() + "' " + train_args(killed, extra) + " > '" +
+                          killed.file("out") + "' 2> '" + killed.file("err") + "'";
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::string dir;
+  int losses = 0;
+  for (int i = 0; i < 6000 && losses < 6; ++i) {  // polls every 10 ms, up to a minute
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (dir.empty() && fs::exists(killed.file("runs/sum"))) {
+      for (const auto& e : fs::directory_iterator(killed.file("runs/sum"))) dir = e.path().string();
+    }
+    if (!dir.empty() && fs::exists(dir + "/metrics.jsonl")) {
+      std::istringstream is(read_file(dir + "/metrics.jsonl"));
+      std::string line;
+      losses = 0;
+      while (std::getline(is, line)) losses += line.find("\"train/loss\"") != std::string::npos;
+    }
+  }
+  REQUIRE(losses >= 6);
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 143);  // killed mid-run, not finished first
+  CHECK(json::parse(read_file(dir + "/run.json"))["status"] == "KILLED");
+  CHECK_FALSE(metrics_final(dir).contains("test/rougeL"));
+
+  auto res = run_nlpc("--threads 1 train --runs-dir '" + killed.file("runs") + "' --experiment sum --resume " +
+                      fs::path(dir).filename().string().substr(0, 10));
+  INFO(res.err);
+  REQUIRE(res.exit_code == 0);
+  CHECK(json::parse(read_file(dir + "/run.json"))["status"] == "FINISHED");
+  const json got = metrics_final(dir);
+  for (const char* k : {"train/loss", "valid/loss", "test/rouge1", "test/rouge2", "test/rougeL", "test/rougeLsum"}) {
+    INFO(k);
+    REQUIRE(got.contains(k));
+    CHECK(got[k].get<double>() == Approx(ref[k].get<double>()).epsilon(1e-6).margin(1e-9));
   }
 }
