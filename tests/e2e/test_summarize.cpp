@@ -271,3 +271,23 @@ TEST_CASE("summarize: SIGTERM mid-training, then --resume ends like an uninterru
     CHECK(got[k].get<double>() == Approx(ref[k].get<double>()).epsilon(1e-6).margin(1e-9));
   }
 }
+
+TEST_CASE("summarize: fine-tuning starts from a HF T5 folder (model.init) and keeps its vocabulary", "[e2e][summarize]") {
+  const Trained& t = trained();
+  const std::string init = t.run_dir + "/artifacts/model";
+  TempDir d;
+  auto r = run_nlpc("--threads 1 train --runs-dir '" + d.file("runs") + "' --experiment ft --set task=summarize" +
+                    " --set data.train=" + fixture("summarize/train.csv") + " --set data.valid=" +
+                    fixture("summarize/valid.csv") + " --set model.type=t5 --set model.init=" + init +
+                    " --set model.max_length=48 --set model.max_target_length=12 --set train.batch_size=8"
+                    " --set train.max_steps=2 --set train.epochs=0 --set train.lr=1e-3 --set eval.valid_rows=2");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::string dir = d.file("runs/ft/" + run_id_of(r.out));
+  CHECK(json::parse(read_file(dir + "/run.json"))["status"] == "FINISHED");
+  const std::string model = dir + "/artifacts/model";
+  auto cfg = json::parse(read_file(model + "/config.json"));
+  CHECK(cfg["vocab_size"] == 120);  // the init folder's vocabulary, not a newly trained one
+  CHECK(read_file(model + "/spiece.model") == read_file(init + "/spiece.model"));
+  CHECK(metrics_final(dir).contains("valid/loss"));
+}
