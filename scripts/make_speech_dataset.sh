@@ -65,11 +65,19 @@ for split, (n, voices) in splits.items():
             print("\t".join([name, voice, str(speed), str(pitch), text]))
 PY
 
-# Synthesis, two processes at a time: espeak-ng (22,050 Hz) -> sox (16 kHz mono s16).
-export OUT
+# Synthesis, two processes at a time: espeak-ng (22,050 Hz) -> sox (16 kHz mono s16), leading and
+# trailing silence trimmed; a clip still longer than MAX_SECONDS (the model's 3 s window, less a
+# margin) is sped up with sox tempo (pitch kept) to fit, so that every clip fits the window.
+export OUT MAX_SECONDS="${MAX_SECONDS:-2.9}"
 tr '\t' '\n' <"$JOBS" | xargs -d '\n' -n 5 -P 2 sh -c '
   [ -s "$OUT/$0" ] && exit 0
-  espeak-ng -v "$1" -s "$2" -p "$3" --stdout "$4" | sox -q -t wav - -c 1 -b 16 "$OUT/$0.tmp.wav" gain -3 rate 16000 &&
+  espeak-ng -v "$1" -s "$2" -p "$3" --stdout "$4" | sox -q -t wav - -c 1 -b 16 "$OUT/$0.tmp.wav" gain -3 rate 16000 \
+    silence 1 0.01 -45d reverse silence 1 0.01 -45d reverse &&
+  d=$(soxi -D "$OUT/$0.tmp.wav") &&
+  if awk -v d="$d" -v m="$MAX_SECONDS" "BEGIN { exit !(d > m) }"; then
+    sox -q "$OUT/$0.tmp.wav" "$OUT/$0.fit.wav" tempo -s "$(awk -v d="$d" -v m="$MAX_SECONDS" "BEGIN { print d / (m - 0.05) }")" &&
+    mv "$OUT/$0.fit.wav" "$OUT/$0.tmp.wav"
+  fi &&
   mv "$OUT/$0.tmp.wav" "$OUT/$0"'
 
 for s in train valid test; do
