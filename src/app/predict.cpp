@@ -67,6 +67,39 @@ struct Pending {
 };
 }  // namespace
 
+bool read_window(io::TableReader& reader, size_t num_columns, size_t window, const std::string& on_error,
+                 PredictStats& stats, std::vector<io::TableRecord>& rows) {
+  rows.clear();
+  while (rows.size() < window) {
+    io::TableRecord rec;
+    bool got = false;
+    const int64_t before = reader.bytes_read();
+    try {
+      got = reader.next(rec);
+    } catch (const InputError& e) {
+      if (on_error != "skip" || reader.bytes_read() == before) throw;
+      ++stats.skipped;
+      if (stats.skipped_rows.size() < 1000) stats.skipped_rows.push_back(e.line());
+      spdlog::warn("skipping malformed row: {}", e.what());
+      continue;
+    }
+    if (!got) return false;
+    if (rec.size() != num_columns) {
+      if (on_error != "skip") {
+        throw reader.error_at(rec.size(), "expected " + std::to_string(num_columns) + " fields, found " +
+                                              std::to_string(rec.size()));
+      }
+      ++stats.skipped;
+      if (stats.skipped_rows.size() < 1000) stats.skipped_rows.push_back(rec.line);
+      spdlog::warn("skipping malformed row at line {}: expected {} fields, found {}", rec.line, num_columns,
+                   rec.size());
+      continue;
+    }
+    rows.push_back(std::move(rec));
+  }
+  return true;
+}
+
 PredictStats run_predict(const PredictOptions& opts) {
   if (!opts.asr_model.empty()) return run_predict_speech(opts);  // src/app/asr.cpp
   if (opts.top_k < 1) throw UsageError("--top-k must be >= 1");
@@ -119,35 +152,7 @@ PredictStats run_predict(const PredictOptions& opts) {
   bool done = false;
   while (!done) {
     // Fill a window.
-    rows.clear();
-    while (rows.size() < window) {
-      io::TableRecord rec;
-      bool got = false;
-      const int64_t before = reader.bytes_read();
-      try {
-        got = reader.next(rec);
-      } catch (const InputError& e) {
-        if (opts.on_error != "skip" || reader.bytes_read() == before) throw;
-        ++stats.skipped;
-        if (stats.skipped_rows.size() < 1000) stats.skipped_rows.push_back(e.line());
-        spdlog::warn("skipping malformed row: {}", e.what());
-        continue;
-      }
-      if (!got) {
-        done = true;
-        break;
-      }
-      if (rec.size() != columns.size()) {
-        if (opts.on_error != "skip") throw reader.error_at(rec.size(), "expected " + std::to_string(columns.size()) +
-                                                                           " fields, found " + std::to_string(rec.size()));
-        ++stats.skipped;
-        if (stats.skipped_rows.size() < 1000) stats.skipped_rows.push_back(rec.line);
-        spdlog::warn("skipping malformed row at line {}: expected {} fields, found {}", rec.line, columns.size(),
-                     rec.size());
-        continue;
-      }
-      rows.push_back(std::move(rec));
-    }
+    done = !read_window(reader, columns.size(), window, opts.on_error, stats, rows);
     if (rows.empty()) break;
     check_interrupted();
 

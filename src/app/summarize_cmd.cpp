@@ -187,35 +187,7 @@ PredictStats run_predict_summarize(const PredictOptions& opts, const SummarizeOp
   std::vector<io::TableRecord> rows;
   bool done = false;
   while (!done) {
-    rows.clear();
-    while (rows.size() < window) {
-      io::TableRecord rec;
-      bool got = false;
-      const int64_t before = reader.bytes_read();
-      try {
-        got = reader.next(rec);
-      } catch (const InputError& e) {
-        if (opts.on_error != "skip" || reader.bytes_read() == before) throw;
-        ++stats.skipped;
-        if (stats.skipped_rows.size() < 1000) stats.skipped_rows.push_back(e.line());
-        spdlog::warn("skipping malformed row: {}", e.what());
-        continue;
-      }
-      if (!got) {
-        done = true;
-        break;
-      }
-      if (rec.size() != columns.size()) {
-        if (opts.on_error != "skip") {
-          throw reader.error_at(rec.size(), "expected " + std::to_string(columns.size()) + " fields, found " +
-                                                std::to_string(rec.size()));
-        }
-        ++stats.skipped;
-        if (stats.skipped_rows.size() < 1000) stats.skipped_rows.push_back(rec.line);
-        continue;
-      }
-      rows.push_back(std::move(rec));
-    }
+    done = !read_window(reader, columns.size(), window, opts.on_error, stats, rows);
     if (rows.empty()) break;
     check_interrupted();
     std::vector<std::string> texts;

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "nlpc/io/table.h"
+
 namespace nlpc {
 
 struct PredictOptions {
@@ -47,5 +49,11 @@ struct PredictStats {
 };
 
 PredictStats run_predict(const PredictOptions& opts);
+
+// Reads up to `window` records into `rows` (cleared first). Malformed records (unparseable, or
+// not `num_columns` fields) throw, or with on_error "skip" are counted in `stats` and logged.
+// Returns false once the input is exhausted (rows may still hold the last records).
+bool read_window(io::TableReader& reader, size_t num_columns, size_t window, const std::string& on_error,
+                 PredictStats& stats, std::vector<io::TableRecord>& rows);
 
 }  // namespace nlpc
