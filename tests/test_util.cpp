@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <regex>
 #include <sstream>
@@ -45,17 +46,35 @@ void write_file(const std::string& path, const std::string& content) {
 std::string fixture(const std::string& rel) { return std::string(NLPC_FIXTURES_DIR) + "/" + rel; }
 std::string nlpc_bin() { return NLPC_BIN; }
 
+std::string run_id_of(const std::string& out) {
+  std::smatch m;
+  if (!std::regex_search(out, m, std::regex("run ([0-9a-f]{32})"))) {
+    throw std::runtime_error("no \"run <id>\" in the output: " + out);
+  }
+  return m[1].str();
+}
+
+nlohmann::json metrics_final(const std::string& run_dir) {
+  nlohmann::json out = nlohmann::json::object();
+  std::istringstream is(read_file(run_dir + "/metrics.jsonl"));
+  std::string line;
+  while (std::getline(is, line)) {
+    auto j = nlohmann::json::parse(line);
+    out[j["key"].get<std::string>()] = j["value"];
+  }
+  return out;
+}
+
 std::string trained_baseline_model() {
   static TempDir dir;
   static std::string model;
   if (model.empty()) {
     RunResult r = run_nlpc("--threads 1 train --runs-dir '" + dir.file("runs") + "' --set data.train=" +
                            fixture("data/train.csv") + " --set data.label_column=section --set train.epochs=5");
-    std::smatch m;
-    if (r.exit_code != 0 || !std::regex_search(r.out, m, std::regex("run ([0-9a-f]{32})"))) {
+    if (r.exit_code != 0) {
       throw std::runtime_error("training the test baseline failed (exit " + std::to_string(r.exit_code) + "): " + r.err);
     }
-    model = dir.file("runs/default/" + m[1].str() + "/artifacts/model");
+    model = dir.file("runs/default/" + run_id_of(r.out) + "/artifacts/model");
   }
   return model;
 }

@@ -1,6 +1,7 @@
 #pragma once
 // Helpers shared by tests: temporary folders, running the nlpc binary, reading files.
 #include <filesystem>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
@@ -36,5 +37,11 @@ std::string fixture(const std::string& rel);  // path under tests/fixtures
 // "section"); returns its model folder. Throws std::runtime_error when training fails.
 std::string trained_baseline_model();
 std::string nlpc_bin();
+
+// The 32-hex run id that `nlpc train|eval` prints as "run <id>"; throws std::runtime_error (with
+// the output) when there is none.
+std::string run_id_of(const std::string& out);
+// A run folder's metrics.jsonl as {key: last logged value}.
+nlohmann::json metrics_final(const std::string& run_dir);
 
 }  // namespace nlpc::test

@@ -11,6 +11,8 @@
 
 using nlohmann::json;
 using nlpc::test::fixture;
+using nlpc::test::metrics_final;
+using nlpc::test::run_id_of;
 using nlpc::test::read_file;
 using nlpc::test::run_nlpc;
 using nlpc::test::TempDir;
@@ -24,22 +26,6 @@ std::string baseline_args(const TempDir& d, const std::string& extra = "") {
          " --set data.label_column=section --set model.type=ngram --set train.epochs=5 " + extra;
 }
 
-std::string run_id_of(const std::string& out) {
-  std::smatch m;
-  REQUIRE(std::regex_search(out, m, std::regex("run ([0-9a-f]{32})")));
-  return m[1];
-}
-
-json metrics_final(const std::string& run_dir) {
-  json out = json::object();
-  std::istringstream is(read_file(run_dir + "/metrics.jsonl"));
-  std::string line;
-  while (std::getline(is, line)) {
-    auto j = json::parse(line);
-    out[j["key"].get<std::string>()] = j["value"];
-  }
-  return out;
-}
 }  // namespace
 
 TEST_CASE("train: n-gram baseline end to end, recorded as a run", "[e2e][train]") {
