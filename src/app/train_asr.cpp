@@ -170,9 +170,13 @@ void copy_if_exists(const fs::path& from, const fs::path& to) {
   if (fs::exists(from)) fs::copy_file(from, to, fs::copy_options::overwrite_existing);
 }
 
-// Writes a Hugging Face Whisper folder.
+// Writes a Hugging Face Whisper folder. `language` (a code, multilingual vocabularies only) goes
+// into generation_config.json as the model's language, the way HF fine-tuning sets it: "language"
+// and "task" (read by newer transformers and by nlpc) and the matching forced_decoder_ids (older
+// transformers).
 void save_whisper_folder(models::WhisperForConditionalGeneration& model, const std::string& dir,
-                         const std::string& tok_dir, const std::string& extras_dir) {
+                         const std::string& tok_dir, const std::string& extras_dir, const models::WhisperTokens& wt,
+                         const std::string& language) {
   const fs::path tmp = fs::path(dir + ".tmp");
   fs::remove_all(tmp);
   fs::create_directories(tmp);
@@ -191,6 +195,14 @@ void save_whisper_folder(models::WhisperForConditionalGeneration& model, const s
       throw UsageError(std::string("cannot save a Whisper folder: no ") + f + " in " + extras_dir + " or " + tok_dir);
     }
     fs::copy_file(src, tmp / f, fs::copy_options::overwrite_existing);
+  }
+  if (!language.empty()) {
+    nlohmann::json gen = read_json_file((tmp / "generation_config.json").string());
+    gen["language"] = language;
+    gen["task"] = "transcribe";
+    gen["forced_decoder_ids"] = nlohmann::json::array({nlohmann::json::array({1, wt.language_id(language)}),
+                                                       nlohmann::json::array({2, wt.transcribe})});
+    write_file_atomic((tmp / "generation_config.json").string(), gen.dump(2) + "\n");
   }
   // preprocessor_config.json: the window follows the model (HF's WhisperFeatureExtractor pads to
   // nb_max_frames / n_samples)
@@ -264,7 +276,18 @@ int64_t train_asr(const TrainConfig& cfg, runs::Run& run, bool resume) {
 
   models::DecodeOptions dopt;
   dopt.timestamps = false;
-  dopt.language = wt.multilingual ? "en" : "";  // the <|en|> token (transcripts of any language train fine)
+  // The language token of the prompt: data.language, else the init model's, else en. Saved as the
+  // model's language in generation_config.json, so that transcribe/eval decode in it by default.
+  if (!wt.multilingual) {
+    if (!cfg.data.language.empty() && cfg.data.language != "en" && cfg.data.language != "english") {
+      throw UsageError("data.language " + cfg.data.language + ": this Whisper vocabulary is English-only");
+    }
+  } else {
+    dopt.language = !cfg.data.language.empty()     ? models::resolve_language(wt, cfg.data.language, "data.language")
+                    : !wt.default_language.empty() ? wt.default_language
+                                                   : "en";
+  }
+  run.log_param("data.language", dopt.language.empty() ? std::string("en") : dopt.language);
   const std::vector<int64_t> prompt = models::sot_sequence(wt, dopt);
   text::EncodeOptions eo;
   eo.add_special_tokens = false;
@@ -302,6 +325,7 @@ int64_t train_asr(const TrainConfig& cfg, runs::Run& run, bool resume) {
   o.max_grad_norm = cfg.train.grad_clip;
   o.freeze_prefixes = {"model.encoder.embed_positions."};  // sinusoids, frozen as in HF
   o.eval_steps = cfg.train.eval_every;
+  o.eval_at_epoch_end = cfg.train.eval_every <= 0;  // decoding is slow: every N steps or each epoch, not both
   o.metric_for_best = cfg.train.metric == "accuracy" ? "wer" : cfg.train.metric;  // accuracy: the schema default
   o.greater_is_better = false;
   o.early_stopping_patience = cfg.train.patience;
@@ -337,12 +361,12 @@ int64_t train_asr(const TrainConfig& cfg, runs::Run& run, bool resume) {
   };
   cb.save_model = [&](train::CheckpointKind kind, train::TrainableModel&) {
     save_whisper_folder(model, kind == train::CheckpointKind::kBest ? model_dir : o.checkpoint_dir + "/last", tok_dir,
-                        extras_dir);
+                        extras_dir, wt, dopt.language);
   };
   train::Trainer trainer(tm, train_ex, o, cb);
   train::TrainResult r = resume ? trainer.resume() : trainer.train();
   run.log_metric("train/samples_per_s", r.samples_per_s, r.steps);
-  save_whisper_folder(model, model_dir, tok_dir, extras_dir);  // the best parameters (or the last)
+  save_whisper_folder(model, model_dir, tok_dir, extras_dir, wt, dopt.language);  // the best parameters (or the last)
 
   // Final scores of the saved folder, as `nlpc eval --task asr` computes them.
   const std::string final_data = test_m ? cfg.data.test : cfg.data.valid;
@@ -361,7 +385,7 @@ int64_t train_asr(const TrainConfig& cfg, runs::Run& run, bool resume) {
   eopts.ci = cfg.eval.ci;
   eopts.seed = static_cast<uint64_t>(cfg.train.seed);
   eopts.device = cfg.train.device;
-  eopts.language = dopt.language.empty() ? "auto" : dopt.language;
+  eopts.language = dopt.language.empty() ? "en" : dopt.language;
   run_asr_eval(eopts, run, test_m ? "test/" : "valid/", r.steps);
   return r.steps;
 }

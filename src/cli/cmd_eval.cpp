@@ -37,7 +37,9 @@ void register_eval(CLI::App& app) {
   sub->add_option("--metrics-output", o.metrics_output, "Also write the metrics as JSON to this path");
   sub->add_option("--audio-column", o.audio_column, "asr: audio path column (relative to the data file's folder)")
       ->capture_default_str();
-  sub->add_option("--language", o.language, "asr: language code for decoding, or auto")->capture_default_str();
+  sub->add_option("--language", o.language,
+                  "asr: language code or name for decoding, or auto; default: the model's generation_config.json "
+                  "language, else auto");
   sub->add_flag("--no-normalize{false}", o.asr_normalize,
                 "asr: score raw text (default: lower-case, punctuation removed, spaces collapsed)");
   add_run_options(sub, o.run);

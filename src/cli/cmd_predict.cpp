@@ -34,7 +34,9 @@ void register_predict(CLI::App& app) {
                                               "and classify the transcript");
   sub->add_option("--audio-column", o.audio_column, "With --asr-model: audio path column (relative to the input's "
                                                     "folder)")->capture_default_str();
-  sub->add_option("--asr-language", o.asr_language, "With --asr-model: language code, or auto")->capture_default_str();
+  sub->add_option("--asr-language", o.asr_language,
+                  "With --asr-model: language code or name, or auto; default: the Whisper model's "
+                  "generation_config.json language, else auto");
   add_task_option(sub, so);
   add_generation_options(sub, so, false, true);
   on_run(sub, [top_k] {

@@ -23,10 +23,10 @@ void register_transcribe(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--dump-features", o.dump_features,
                   "Write the log-mel features as .npy (float32 [n_mels, frames], zero-padded to whole 30 s windows)");
-  sub->add_option("--language", o.language, "Language code (en, de, ...) or auto (detect on the first window)")
-      ->capture_default_str();
-  sub->add_option("--task", o.task, "transcribe or translate (to English)")
-      ->capture_default_str()
+  sub->add_option("--language", o.language,
+                  "Language code or name (en, pt, Portuguese) or auto (detect on the first window); default: the "
+                  "model's generation_config.json language, else auto");
+  sub->add_option("--task", o.task, "transcribe or translate (to English); default: the model's, else transcribe")
       ->check(CLI::IsMember({"transcribe", "translate"}));
   sub->add_option("--beam-size", o.beam_size, "Beam search width (0 = greedy)")->capture_default_str()
       ->check(CLI::NonNegativeNumber);

@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -150,6 +151,47 @@ std::string WhisperTokens::language_code(int64_t id) const {
   return "";
 }
 
+namespace {
+// openai/whisper's LANGUAGES (code, English name) and the extra names of TO_LANGUAGE_CODE.
+constexpr std::pair<const char*, const char*> kLanguageNames[] = {
+    {"en", "english"}, {"zh", "chinese"}, {"de", "german"}, {"es", "spanish"}, {"ru", "russian"},
+    {"ko", "korean"}, {"fr", "french"}, {"ja", "japanese"}, {"pt", "portuguese"}, {"tr", "turkish"},
+    {"pl", "polish"}, {"ca", "catalan"}, {"nl", "dutch"}, {"ar", "arabic"}, {"sv", "swedish"},
+    {"it", "italian"}, {"id", "indonesian"}, {"hi", "hindi"}, {"fi", "finnish"}, {"vi", "vietnamese"},
+    {"he", "hebrew"}, {"uk", "ukrainian"}, {"el", "greek"}, {"ms", "malay"}, {"cs", "czech"},
+    {"ro", "romanian"}, {"da", "danish"}, {"hu", "hungarian"}, {"ta", "tamil"}, {"no", "norwegian"},
+    {"th", "thai"}, {"ur", "urdu"}, {"hr", "croatian"}, {"bg", "bulgarian"}, {"lt", "lithuanian"},
+    {"la", "latin"}, {"mi", "maori"}, {"ml", "malayalam"}, {"cy", "welsh"}, {"sk", "slovak"},
+    {"te", "telugu"}, {"fa", "persian"}, {"lv", "latvian"}, {"bn", "bengali"}, {"sr", "serbian"},
+    {"az", "azerbaijani"}, {"sl", "slovenian"}, {"kn", "kannada"}, {"et", "estonian"}, {"mk", "macedonian"},
+    {"br", "breton"}, {"eu", "basque"}, {"is", "icelandic"}, {"hy", "armenian"}, {"ne", "nepali"},
+    {"mn", "mongolian"}, {"bs", "bosnian"}, {"kk", "kazakh"}, {"sq", "albanian"}, {"sw", "swahili"},
+    {"gl", "galician"}, {"mr", "marathi"}, {"pa", "punjabi"}, {"si", "sinhala"}, {"km", "khmer"},
+    {"sn", "shona"}, {"yo", "yoruba"}, {"so", "somali"}, {"af", "afrikaans"}, {"oc", "occitan"},
+    {"ka", "georgian"}, {"be", "belarusian"}, {"tg", "tajik"}, {"sd", "sindhi"}, {"gu", "gujarati"},
+    {"am", "amharic"}, {"yi", "yiddish"}, {"lo", "lao"}, {"uz", "uzbek"}, {"fo", "faroese"},
+    {"ht", "haitian creole"}, {"ps", "pashto"}, {"tk", "turkmen"}, {"nn", "nynorsk"}, {"mt", "maltese"},
+    {"sa", "sanskrit"}, {"lb", "luxembourgish"}, {"my", "myanmar"}, {"bo", "tibetan"}, {"tl", "tagalog"},
+    {"mg", "malagasy"}, {"as", "assamese"}, {"tt", "tatar"}, {"haw", "hawaiian"}, {"ln", "lingala"},
+    {"ha", "hausa"}, {"ba", "bashkir"}, {"jw", "javanese"}, {"su", "sundanese"}, {"yue", "cantonese"},
+    {"my", "burmese"}, {"ca", "valencian"}, {"nl", "flemish"}, {"ht", "haitian"}, {"lb", "letzeburgesch"},
+    {"ps", "pushto"}, {"pa", "panjabi"}, {"ro", "moldavian"}, {"ro", "moldovan"}, {"si", "sinhalese"},
+    {"es", "castilian"}, {"zh", "mandarin"},
+};
+}  // namespace
+
+std::string resolve_language(const WhisperTokens& t, const std::string& spec, const std::string& what) {
+  std::string s;
+  for (char c : spec) s.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  if (s.size() > 4 && s.rfind("<|", 0) == 0 && s.compare(s.size() - 2, 2, "|>") == 0) s = s.substr(2, s.size() - 4);
+  if (t.language_id(s) >= 0) return s;
+  for (const auto& [code, name] : kLanguageNames) {
+    if (s == name && t.language_id(code) >= 0) return code;
+  }
+  if (t.languages.empty()) throw UsageError(what + " " + spec + ": this model is English-only");
+  throw UsageError(what + ": unknown language '" + spec + "' (expected a code such as en or pt, or a name such as Portuguese)");
+}
+
 WhisperTokens load_whisper_tokens(const text::Tokenizer& tok, const std::string& model_dir) {
   namespace fs = std::filesystem;
   std::string gen_file = (fs::path(model_dir) / "generation_config.json").string();
@@ -203,6 +245,34 @@ WhisperTokens load_whisper_tokens(const text::Tokenizer& tok, const std::string&
   t.multilingual = gen.value("is_multilingual", tok.vocab_size() >= 51865);
   t.suppress_tokens = int_list(gen, "suppress_tokens", gen_file);
   if (t.suppress_tokens.empty()) t.suppress_tokens = int_list(cfg, "suppress_tokens", cfg_file);
+  // The model's language and task: "language"/"task" (newer transformers), else forced_decoder_ids.
+  const nlohmann::json* forced = nullptr;
+  if (gen.contains("forced_decoder_ids") && gen["forced_decoder_ids"].is_array()) forced = &gen["forced_decoder_ids"];
+  else if (cfg.contains("forced_decoder_ids") && cfg["forced_decoder_ids"].is_array()) forced = &cfg["forced_decoder_ids"];
+  if (forced) {
+    for (const auto& e : *forced) {
+      if (!e.is_array() || e.size() != 2 || !e[0].is_number_integer() || !e[1].is_number_integer()) continue;
+      const int64_t pos = e[0].get<int64_t>(), id = e[1].get<int64_t>();
+      if (pos == 1 && !t.language_code(id).empty()) t.default_language = t.language_code(id);
+      if (id == t.translate) t.default_task = "translate";
+      else if (id == t.transcribe) t.default_task = "transcribe";
+    }
+  }
+  if (gen.contains("language") && gen["language"].is_string() && t.multilingual) {
+    try {
+      t.default_language = resolve_language(t, gen["language"].get<std::string>(), "language");
+    } catch (const UsageError& e) {
+      throw InputError(gen_file, 0, 0, std::string("\"language\": ") + e.what());
+    }
+  }
+  if (gen.contains("task") && gen["task"].is_string()) {
+    const std::string task = gen["task"].get<std::string>();
+    if (task != "transcribe" && task != "translate") {
+      throw InputError(gen_file, 0, 0, "\"task\": expected transcribe or translate, got '" + task + "'");
+    }
+    t.default_task = task;
+  }
+  if (!t.multilingual) t.default_language.clear();
   t.begin_suppress_tokens = int_list(gen, "begin_suppress_tokens", gen_file);
   if (t.begin_suppress_tokens.empty()) t.begin_suppress_tokens = int_list(cfg, "begin_suppress_tokens", cfg_file);
   if (t.begin_suppress_tokens.empty()) {

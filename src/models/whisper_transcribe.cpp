@@ -1,6 +1,7 @@
 // `nlpc transcribe` pipeline (openai/whisper transcribe() semantics). See whisper_transcribe.h.
 #include "nlpc/models/whisper_transcribe.h"
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -141,26 +142,31 @@ Transcript transcribe_samples(Loaded& l, const std::vector<float>& samples, cons
   Transcript tr;
   tr.file = path;
   DecodeOptions base;
-  base.task = o.task;
+  base.task = o.task.empty() ? l.tokens.default_task : o.task;
   base.timestamps = o.timestamps;
   base.max_new_tokens = o.max_new_tokens;
   base.seed = o.seed;
   auto encode = [&](const torch::Tensor& window) {  // window: [n_mels, l.window]
     return l.model->encode(window.unsqueeze(0).to(l.device));
   };
+  // No --language: the model's own (generation_config.json), else detected, as HF generate().
+  const std::string language = !o.language.empty() ? o.language
+                               : !l.tokens.default_language.empty() ? l.tokens.default_language
+                                                                     : "auto";
   if (!l.tokens.multilingual) {
-    if (o.language != "auto" && o.language != "en") {
-      throw UsageError("--language " + o.language + ": this model is English-only (use --language en or auto)");
+    std::string lower;
+    for (char c : language) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    if (lower != "auto" && lower != "en" && lower != "<|en|>" && lower != "english") {
+      throw UsageError("--language " + language + ": this model is English-only (use --language en or auto)");
     }
     tr.language = "en";
-  } else if (o.language == "auto") {
+  } else if (language == "auto") {
     // like transcribe(): detected on the first window (3,000 frames) of the padded features
     auto probs = detect_language(l.model, encode(audio::pad_or_trim(feats.mel.slice(1, 0, l.window), l.window)), l.tokens);
     tr.language = probs.front().first;
     spdlog::info("{}: detected language {} (p={:.2f})", path, tr.language, probs.front().second);
   } else {
-    if (l.tokens.language_id(o.language) < 0) throw UsageError("--language: unknown language code '" + o.language + "'");
-    tr.language = o.language;
+    tr.language = resolve_language(l.tokens, language);
   }
   base.language = l.tokens.multilingual ? tr.language : "";
   std::vector<int64_t> all_tokens;
@@ -261,7 +267,7 @@ std::string format_transcript(const Transcript& t, const std::string& format) {
 }
 
 WhisperTranscriber::WhisperTranscriber(const TranscribeOptions& o) : impl_(std::make_unique<Impl>()) {
-  if (o.task != "transcribe" && o.task != "translate") throw UsageError("--task: expected transcribe or translate");
+  if (!o.task.empty() && o.task != "transcribe" && o.task != "translate") throw UsageError("--task: expected transcribe or translate");
   if (o.beam_size < 0 || o.max_new_tokens < 0) throw UsageError("--beam-size and --max-new-tokens must be >= 0");
   load_model(*impl_, o);
   impl_->options = o;
@@ -290,7 +296,7 @@ int run_transcribe(const TranscribeOptions& o) {
     throw UsageError("--dump-features writes one file: give a single audio input");
   }
   if (o.beam_size < 0 || o.max_new_tokens < 0) throw UsageError("--beam-size and --max-new-tokens must be >= 0");
-  if (o.task != "transcribe" && o.task != "translate") throw UsageError("--task: expected transcribe or translate");
+  if (!o.task.empty() && o.task != "transcribe" && o.task != "translate") throw UsageError("--task: expected transcribe or translate");
   if (o.inputs.size() > 1 && o.output != "-" && fs::exists(o.output) && !fs::is_directory(o.output)) {
     throw UsageError("--output " + o.output + ": with several inputs, --output must be a folder");
   }

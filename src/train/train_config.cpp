@@ -26,6 +26,8 @@ ConfigSchema build_schema() {
   s.add({"data.empty_target", T::kString, "fail", "summarize: rows with an empty target: fail (file, line, column) "
                                                   "or skip (counted and reported)", {"fail", "skip"}});
   s.add({"data.audio_column", T::kString, "audio", "audio path column (asr)", {}});
+  s.add({"data.language", T::kString, "", "asr: language of the transcripts, a code or name (pt, Portuguese); "
+                                          "empty: the init model's generation_config language, else en", {}});
   s.add({"data.delimiter", T::kString, ",", "CSV delimiter (\\t for tab)", {}});
   s.add({"data.empty_text", T::kString, "skip", "rows with an empty text: skip (counted and reported) or fail",
          {"skip", "fail"}});
@@ -80,7 +82,8 @@ ConfigSchema build_schema() {
   s.add({"train.grad_clip", T::kFloat, 1.0, "gradient max-norm (0 = off)", {}});
   s.add({"train.grad_accum", T::kInt, 1, "gradient accumulation steps", {}});
   s.add({"train.seed", T::kInt, 42, "seed of initialisation, shuffling and dropout", {}});
-  s.add({"train.eval_every", T::kInt, 0, "evaluate on valid every N steps (0 = each epoch)", {}});
+  s.add({"train.eval_every", T::kInt, 0, "evaluate on valid every N steps (0 = each epoch); classifiers also "
+                                          "evaluate at each epoch end, summarize and asr only every N steps", {}});
   s.add({"train.metric", T::kString, nullptr, "validation metric choosing the best checkpoint (default: accuracy; "
                                               "rougeL for summarize)", {}});
   s.add({"train.metric_mode", T::kString, "max", "whether the metric is better higher or lower", {"max", "min"}});
@@ -132,6 +135,7 @@ TrainConfig train_config_from_json(const json& r, const std::string& source) {
   get(r, "data", "label_separator", d.label_separator);
   get(r, "data", "target_column", d.target_column);
   get(r, "data", "audio_column", d.audio_column);
+  get(r, "data", "language", d.language);
   get(r, "data", "delimiter", d.delimiter);
   get(r, "data", "empty_text", d.empty_text);
   get(r, "data", "max_rows", d.max_rows);

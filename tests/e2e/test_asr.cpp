@@ -196,11 +196,23 @@ TEST_CASE("nlpc train task: asr from scratch writes a loadable Whisper folder", 
   const std::string run_dir = fs::path(model).parent_path().parent_path().string();
   const std::string metrics = test::read_file(run_dir + "/metrics.jsonl");
   CHECK_THAT(metrics, Catch::Contains("train/loss") && Catch::Contains("valid/wer"));
-  // the folder loads and transcribes
-  auto t = run_nlpc("--threads 1 transcribe -m " + model + " --temperatures 0 --no-timestamps " +
+  // the prompt's language is the model's own (HF style: "language"/"task" and matching forced ids)
+  auto gen = nlohmann::json::parse(test::read_file(model + "/generation_config.json"));
+  CHECK(gen["language"] == "en");
+  CHECK(gen["task"] == "transcribe");
+  CHECK(gen["forced_decoder_ids"] == nlohmann::json::parse("[[1, 50259], [2, 50359]]"));
+  CHECK(nlohmann::json::parse(test::read_file(run_dir + "/params.json"))["data.language"] == "en");
+  // the folder loads and transcribes, in that language without detecting one
+  auto t = run_nlpc("--threads 1 transcribe -m " + model + " --temperatures 0 --no-timestamps --format json " +
                     fixture("audio/digits/clip0.wav"));
   INFO(t.err);
   CHECK(t.exit_code == 0);
+  CHECK_THAT(t.err, !Catch::Contains("detected language"));
+  if (t.exit_code == 0) CHECK(nlohmann::json::parse(t.out)["language"] == "en");
+  // an unknown data.language is a usage error
+  auto bad = run_nlpc(cmd + " --set data.language=klingon");
+  CHECK(bad.exit_code == 2);
+  CHECK_THAT(bad.err, Catch::Contains("data.language") && Catch::Contains("klingon"));
   // a clip longer than the window is refused with the row named
   test::write_file(dir.file("clips/long.csv"), "audio,text\n" + fixture("audio/jfk.wav") + ",and so my fellow\n");
   auto l = run_nlpc(cmd + " --set data.train=" + dir.file("clips/long.csv"));

@@ -105,5 +105,5 @@ TEST_CASE("nlpc transcribe: bad inputs exit 2 naming the file", "[whisper][e2e]"
   CHECK(r.exit_code == 2);
   r = run_nlpc("transcribe -m " + model + " --language xx " + fixture("audio/jfk.wav"));
   CHECK(r.exit_code == 2);
-  CHECK_THAT(r.err, Catch::Contains("unknown language code 'xx'"));
+  CHECK_THAT(r.err, Catch::Contains("unknown language 'xx'"));
 }

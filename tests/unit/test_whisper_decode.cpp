@@ -3,6 +3,8 @@
 
 #include <filesystem>
 
+#include <nlohmann/json.hpp>
+
 #include "../test_util.h"
 #include "nlpc/core/error.h"
 #include "nlpc/models/whisper_decode.h"
@@ -125,6 +127,42 @@ TEST_CASE("SOT sequences, prompts and special tokens of the real vocabulary", "[
   CHECK(models::sot_sequence(t, o).size() == 1 + 223 + 4);
   o.language = "xx";
   CHECK_THROWS_AS(models::sot_sequence(t, o), UsageError);
+}
+
+TEST_CASE("Whisper tokens: the model's language and task from generation_config.json, as HF generate() reads them",
+          "[whisper]") {
+  test::TempDir dir;
+  for (const char* f : {"vocab.json", "merges.txt", "tokenizer_config.json"}) {
+    std::filesystem::copy_file(test::fixture(std::string("text/whisper-tiny/") + f), dir.file(f));
+  }
+  const nlohmann::json base = nlohmann::json::parse(test::read_file(test::fixture("whisper/generation_config.json")));
+  auto tok = text::load_tokenizer(dir.path().string());
+  auto load_with = [&](const nlohmann::json& patch) {
+    nlohmann::json g = base;
+    g.merge_patch(patch);
+    test::write_file(dir.file("generation_config.json"), g.dump());
+    return models::load_whisper_tokens(*tok, dir.path().string());
+  };
+  // whisper-tiny as released: forced_decoder_ids [[1, null], [2, <|transcribe|>]]: detect, transcribe
+  auto t = load_with(nlohmann::json::object());
+  CHECK(t.default_language.empty());
+  CHECK(t.default_task == "transcribe");
+  // older fine-tuned checkpoints: forced_decoder_ids name the language and the task
+  t = load_with({{"forced_decoder_ids", {{1, 50267}, {2, 50358}, {3, 50363}}}});
+  CHECK(t.default_language == "pt");
+  CHECK(t.default_task == "translate");
+  // newer ones: "language" (code, <|code|> or English name, any case) and "task" win over forced ids
+  for (const char* spec : {"pt", "<|pt|>", "Portuguese", "portuguese"}) {
+    t = load_with({{"language", spec}, {"task", "transcribe"}, {"forced_decoder_ids", {{1, 50259}, {2, 50358}}}});
+    CHECK(t.default_language == "pt");
+    CHECK(t.default_task == "transcribe");
+  }
+  CHECK(models::resolve_language(t, "Castilian") == "es");  // openai/whisper's aliases
+  CHECK(models::resolve_language(t, "<|DE|>") == "de");
+  CHECK_THROWS_WITH(models::resolve_language(t, "klingon"), Catch::Contains("unknown language 'klingon'"));
+  CHECK_THROWS_WITH(load_with({{"language", "klingon"}}), Catch::Contains("generation_config.json") &&
+                                                               Catch::Contains("klingon"));
+  CHECK_THROWS_WITH(load_with({{"task", "summarize"}}), Catch::Contains("expected transcribe or translate"));
 }
 
 TEST_CASE("compression ratio equals Python's len(b) / len(zlib.compress(b))", "[whisper]") {

@@ -34,7 +34,7 @@ struct EvalCommandOptions {
   // task "asr": --model is a Whisper folder, --data a manifest of recordings (src/app/asr.cpp)
   std::string task = "classification";
   std::string audio_column = "audio";  // asr: audio path column (relative to the data file's folder)
-  std::string language = "auto";      // asr: language code for decoding, or auto
+  std::string language;               // asr: language for decoding, or auto; empty: the model's, else auto
   bool asr_normalize = true;           // asr: lower-case and strip punctuation before scoring
   runs::RunOptions run;
 };

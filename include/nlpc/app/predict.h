@@ -38,7 +38,7 @@ struct PredictOptions {
   // `transcript` column, then classify the transcript.
   std::string asr_model;
   std::string audio_column = "audio";
-  std::string asr_language = "auto";
+  std::string asr_language;  // empty: the Whisper model's generation_config language, else auto
 };
 
 struct PredictStats {

@@ -30,10 +30,20 @@ struct WhisperTokens {
   bool multilingual = false;
   std::vector<int64_t> suppress_tokens;        // generation_config.json (or config.json)
   std::vector<int64_t> begin_suppress_tokens;  // generation_config.json, default [" ", eot]
+  // The model's own language and task, as HF generate() takes them: generation_config.json
+  // "language" / "task", else the forced_decoder_ids of generation_config.json (or config.json):
+  // [1, <|xx|>] and [2, <|transcribe|> or <|translate|>]. default_language "" = detect.
+  std::string default_language;
+  std::string default_task = "transcribe";
 
   int64_t language_id(const std::string& code) const;  // -1 when unknown
   std::string language_code(int64_t id) const;          // "" when not a language token
 };
+
+// A language as a code known to the vocabulary: accepts "pt", "<|pt|>" and English names
+// ("Portuguese", "castilian", ...: openai/whisper's LANGUAGES and TO_LANGUAGE_CODE), any case.
+// Throws UsageError naming `what` when the vocabulary has no such language token.
+std::string resolve_language(const WhisperTokens& t, const std::string& spec, const std::string& what = "--language");
 
 // Reads the ids from the tokenizer and <model_dir>/generation_config.json (config.json as fallback
 // for suppress lists). Throws InputError when a required special token is missing.

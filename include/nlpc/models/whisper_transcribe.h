@@ -27,8 +27,9 @@ struct TranscribeOptions {
   std::string format = "txt";        // txt | json | srt | vtt
   std::string output = "-";          // file, folder (many inputs) or "-" for stdout
   std::string dump_features;         // .npy of the first input's features ([n_mels, frames])
-  std::string language = "auto";     // code, or auto (detected on the first window)
-  std::string task = "transcribe";   // or translate
+  std::string language;              // code or name, or auto (detected on the first window);
+                                     // empty: the model's generation_config language, else auto
+  std::string task;                  // transcribe | translate; empty: the model's (else transcribe)
   int beam_size = 0;                 // 0: greedy
   int best_of = 5;                   // candidates when sampling at temperature > 0
   bool timestamps = true;

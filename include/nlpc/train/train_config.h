@@ -22,6 +22,7 @@ struct DataConfig {
   std::string label_separator = ";";
   std::string target_column = "summary";
   std::string audio_column = "audio";
+  std::string language;  // asr: the <|xx|> of the decoder prompt; empty: the init model's, else en
   std::string delimiter = ",";
   std::string empty_text = "skip";  // skip (counted, reported) | fail
   int64_t max_rows = 0;             // 0 = all
