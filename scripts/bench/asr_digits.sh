@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Tiny Whisper from scratch on spoken digits (espeak-ng), scored on voices not used in training.
 #
-#   scripts/bench/asr_digits.sh [BUILD_DIR=build] [THREADS=2] [BUDGET_MIN=28] [MAX_STEPS=1250]
+#   scripts/bench/asr_digits.sh [BUILD_DIR=build] [THREADS=2] [BUDGET_MIN=28] [MAX_STEPS=1200]
 #
 # 1. scripts/make_speech_dataset.sh data/speech-digits (2,400 train / 200 valid / 300 test clips;
 #    valid and test voices are held out from train);
@@ -14,7 +14,7 @@
 # Prints the wall time of each phase and the test WER. Target: WER <= 0.10 within 30 minutes on 2 cores;
 # the defaults fit the whole script (data, training, test scoring) into 30 minutes on the idle 2-vCPU VM.
 set -euo pipefail
-BUILD=${1:-build}; THREADS=${2:-2}; BUDGET_MIN=${3:-28}; MAX_STEPS=${4:-1250}
+BUILD=${1:-build}; THREADS=${2:-2}; BUDGET_MIN=${3:-28}; MAX_STEPS=${4:-1200}
 NLPC="$BUILD/nlpc"
 RUNS=${NLPC_RUNS_DIR:-runs}
 [ -x "$NLPC" ] || { echo "build nlpc first ($NLPC missing)" >&2; exit 1; }
