@@ -71,30 +71,61 @@ std::string join_text_columns(const std::vector<std::string>& fields, const std:
 
 bool is_aggregate_metric(const std::string& name) { return name.find('/') == std::string::npos; }
 
+namespace {
+io::TableOptions table_options(const std::string& format, const std::string& delimiter) {
+  io::TableOptions o;
+  o.format = io::parse_table_format(format);
+  if (!delimiter.empty()) o.delimiter = io::parse_delimiter(delimiter);
+  return o;
+}
+}  // namespace
+
+TextRows::TextRows(const std::string& path, const std::string& format, const std::string& delimiter,
+                   const std::string& text_column, const std::string& empty_text, int64_t max_rows)
+    : reader_(path, table_options(format, delimiter)),
+      path_(path),
+      text_column_(text_column),
+      empty_text_(empty_text),
+      text_cols_(text_column_indices(reader_, text_column)),
+      max_rows_(max_rows) {}
+
+bool TextRows::next(io::TableRecord& rec, std::string& text) {
+  while (max_rows_ <= 0 || kept_ < max_rows_) {
+    if (!reader_.next(rec)) return false;
+    text = join_text_columns(rec.fields, text_cols_);
+    if (!blank(text)) return true;
+    if (empty_text_ == "fail") {
+      throw reader_.error_at(text_cols_.front(), "empty text in column \"" + text_column_ +
+                                                     "\" (set data.empty_text to \"skip\" to skip such rows)");
+    }
+    ++skipped_empty_;
+    if (skipped_lines_.size() < 1000) skipped_lines_.push_back(rec.line);
+  }
+  return false;
+}
+
+void TextRows::finish() const {
+  if (kept_ == 0) {
+    throw InputError(path_, 0, 0,
+                     skipped_empty_ > 0 ? "every row has an empty text column \"" + text_column_ + "\""
+                                        : std::string("no data rows: expected at least one example"));
+  }
+  if (skipped_empty_ > 0) {
+    spdlog::warn("{}: skipped {} row(s) with an empty text (first at line {})", path_, skipped_empty_,
+                 skipped_lines_.front());
+  }
+}
+
 LabelledSet read_labelled_set(const std::string& path, const DataSpec& spec) {
-  io::TableOptions topts;
-  topts.format = io::parse_table_format(spec.format);
-  if (!spec.delimiter.empty()) topts.delimiter = io::parse_delimiter(spec.delimiter);
-  io::TableReader reader(path, topts);
-  const std::vector<size_t> text_cols = text_column_indices(reader, spec.text_column);
-  const size_t ti = text_cols.front();
+  TextRows rows(path, spec.format, spec.delimiter, spec.text_column, spec.empty_text, spec.max_rows);
+  io::TableReader& reader = rows.reader();
   const size_t li = reader.column_index(spec.label_column);
   const int64_t pi = spec.pair_column.empty() ? -1 : static_cast<int64_t>(reader.column_index(spec.pair_column));
   LabelledSet set;
   set.file = path;
   io::TableRecord rec;
-  while (reader.next(rec)) {
-    if (spec.max_rows > 0 && static_cast<int64_t>(set.texts.size()) >= spec.max_rows) break;
-    const std::string text = join_text_columns(rec.fields, text_cols);
-    if (blank(text)) {
-      if (spec.empty_text == "fail") {
-        throw reader.error_at(ti, "empty text in column \"" + spec.text_column +
-                                      "\" (set data.empty_text to \"skip\" to skip such rows)");
-      }
-      ++set.skipped_empty;
-      if (set.skipped_lines.size() < 1000) set.skipped_lines.push_back(rec.line);
-      continue;
-    }
+  std::string text;
+  while (rows.next(rec, text)) {
     const std::string& label = rec.fields[li];
     if (blank(label) && spec.multilabel) {
       // An empty label cell in multi-label data means "not annotated" (e.g. untagged Debian packages):
@@ -105,24 +136,19 @@ LabelledSet read_labelled_set(const std::string& path, const DataSpec& spec) {
     if (blank(label)) {
       throw reader.error_at(li, "empty label in column \"" + spec.label_column + "\": every example needs a label");
     }
-    set.texts.push_back(text);
+    set.texts.push_back(std::move(text));
     if (pi >= 0) set.pairs.push_back(rec.fields[static_cast<size_t>(pi)]);
     set.raw_labels.push_back(label);
     set.lines.push_back(rec.line);
+    rows.keep();
   }
-  if (set.texts.empty()) {
-    throw InputError(path, 0, 0,
-                     set.skipped_empty > 0 ? "every row has an empty text column \"" + spec.text_column + "\""
-                                           : std::string("no data rows: expected at least one example"));
-  }
+  set.skipped_empty = rows.skipped_empty();
+  set.skipped_lines = rows.skipped_lines();
   if (set.skipped_unlabelled > 0) {
     spdlog::info("{}: skipped {} row(s) without labels in column \"{}\"", path, set.skipped_unlabelled,
                  spec.label_column);
   }
-  if (set.skipped_empty > 0) {
-    spdlog::warn("{}: skipped {} row(s) with an empty text (first at line {})", path, set.skipped_empty,
-                 set.skipped_lines.front());
-  }
+  rows.finish();
   return set;
 }
 

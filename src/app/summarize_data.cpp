@@ -33,50 +33,29 @@ std::string collapse_spaces(const std::string& s) {
 }  // namespace
 
 SummarySet read_summary_set(const std::string& path, const SummaryDataSpec& spec) {
-  io::TableOptions topts;
-  topts.format = io::parse_table_format(spec.format);
-  if (!spec.delimiter.empty()) topts.delimiter = io::parse_delimiter(spec.delimiter);
-  io::TableReader reader(path, topts);
-  const std::vector<size_t> text_cols = text_column_indices(reader, spec.text_column);
-  const size_t ti = text_cols.front();
-  const size_t gi = reader.column_index(spec.target_column);
+  TextRows rows(path, spec.format, spec.delimiter, spec.text_column, spec.empty_text, spec.max_rows);
+  const size_t gi = rows.reader().column_index(spec.target_column);
   SummarySet set;
   set.file = path;
   io::TableRecord rec;
-  while (reader.next(rec)) {
-    if (spec.max_rows > 0 && static_cast<int64_t>(set.texts.size()) >= spec.max_rows) break;
-    if (rec.size() != reader.columns().size()) {
-      throw reader.error_at(rec.size(), "expected " + std::to_string(reader.columns().size()) + " fields, found " +
-                                            std::to_string(rec.size()));
-    }
-    std::string text = join_text_columns(rec.fields, text_cols);
-    if (blank(text)) {
-      if (spec.empty_text == "fail") {
-        throw reader.error_at(ti, "empty text in column \"" + spec.text_column +
-                                      "\" (set data.empty_text to \"skip\" to skip such rows)");
-      }
-      ++set.skipped_empty;
-      continue;
-    }
+  std::string text;
+  while (rows.next(rec, text)) {
     if (blank(rec.fields[gi])) {
       if (spec.empty_target == "skip") {
         ++set.skipped_empty_target;
         continue;
       }
-      throw reader.error_at(gi, "empty target in column \"" + spec.target_column +
-                                    "\": every example needs a reference summary (set data.empty_target / --empty-target to "
-                                    "\"skip\" to skip such rows)");
+      throw rows.reader().error_at(gi, "empty target in column \"" + spec.target_column +
+                                           "\": every example needs a reference summary (set data.empty_target / "
+                                           "--empty-target to \"skip\" to skip such rows)");
     }
     set.texts.push_back(std::move(text));
     set.targets.push_back(rec.fields[gi]);
     set.lines.push_back(rec.line);
+    rows.keep();
   }
-  if (set.texts.empty()) {
-    throw InputError(path, 0, 0,
-                     set.skipped_empty > 0 ? "every row has an empty text column \"" + spec.text_column + "\""
-                                           : std::string("no data rows: expected at least one example"));
-  }
-  if (set.skipped_empty > 0) spdlog::warn("{}: skipped {} row(s) with an empty text", path, set.skipped_empty);
+  set.skipped_empty = rows.skipped_empty();
+  rows.finish();
   if (set.skipped_empty_target > 0) {
     spdlog::warn("{}: skipped {} row(s) with an empty target", path, set.skipped_empty_target);
   }

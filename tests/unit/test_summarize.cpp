@@ -42,6 +42,28 @@ TEST_CASE("summarize: read_summary_set reads pairs and names bad rows", "[summar
     CHECK(e.line() == 3);
     CHECK_THAT(e.what(), Catch::Contains("empty target in column \"summary\""));
   }
+  // skip empty targets (counted), at most max_rows kept rows, skipped rows not counted as kept
+  spec.empty_target = "skip";
+  write_file(d.file("mixed.csv"), "summary,text\n,t1\ns2,\ns3,t3\ns4,t4\ns5,t5\n");
+  spec.max_rows = 2;
+  auto m = nlpc::read_summary_set(d.file("mixed.csv"), spec);
+  CHECK(m.targets == std::vector<std::string>{"s3", "s4"});
+  CHECK(m.lines == std::vector<int64_t>{4, 5});
+  CHECK(m.skipped_empty_target == 1);
+  CHECK(m.skipped_empty == 1);
+  spec.max_rows = 0;
+  // every row without a target: no example left
+  write_file(d.file("none.csv"), "summary,text\n,t1\n,t2\n");
+  CHECK_THROWS_WITH(nlpc::read_summary_set(d.file("none.csv"), spec), Catch::Contains("no data rows"));
+  // empty_text "fail": the row and the column are named
+  spec.empty_text = "fail";
+  try {
+    nlpc::read_summary_set(d.file("mixed.csv"), spec);
+    FAIL("no error");
+  } catch (const nlpc::InputError& e) {
+    CHECK(e.line() == 3);
+    CHECK_THAT(e.what(), Catch::Contains("empty text in column \"text\""));
+  }
   spec.target_column = "abstract";
   CHECK_THROWS_AS(nlpc::read_summary_set(d.file("ok.csv"), spec), nlpc::InputError);
 }
