@@ -20,6 +20,7 @@
 
 #include "nlpc/app/asr.h"
 #include "nlpc/app/eval.h"
+#include "nlpc/app/train_torch.h"
 #include "nlpc/audio/audio.h"
 #include "nlpc/audio/mel.h"
 #include "nlpc/core/config.h"
@@ -310,27 +311,11 @@ int64_t train_asr(const TrainConfig& cfg, runs::Run& run, bool resume) {
     train_ex.push_back(std::move(e));
   }
 
-  train::TrainerOptions o;
-  o.epochs = cfg.train.epochs;
-  o.max_steps = cfg.train.max_steps;
-  o.batching.batch_size = cfg.train.batch_size;
-  o.batching.pad_id = wt.eot;
-  o.grad_accum = cfg.train.grad_accum;
-  o.seed = static_cast<uint64_t>(cfg.train.seed);
-  o.adamw.lr = cfg.train.lr;
-  o.adamw.weight_decay = cfg.train.weight_decay;
-  o.schedule = train::parse_schedule(cfg.train.schedule);
-  o.warmup_steps = cfg.train.warmup_steps;
-  o.warmup_ratio = cfg.train.warmup_ratio;
-  o.max_grad_norm = cfg.train.grad_clip;
+  train::TrainerOptions o = trainer_options(cfg, run, device, wt.eot);
   o.freeze_prefixes = {"model.encoder.embed_positions."};  // sinusoids, frozen as in HF
-  o.eval_steps = cfg.train.eval_every;
   o.eval_at_epoch_end = cfg.train.eval_every <= 0;  // decoding is slow: every N steps or each epoch, not both
   o.metric_for_best = cfg.train.metric == "accuracy" ? "wer" : cfg.train.metric;  // accuracy: the schema default
   o.greater_is_better = false;
-  o.early_stopping_patience = cfg.train.patience;
-  o.checkpoint_dir = (fs::path(run.dir()) / "checkpoints").string();
-  o.device = device;
   if (o.metric_for_best != "wer" && o.metric_for_best != "cer") {
     throw UsageError("task asr: train.metric must be wer or cer (lower is better), got '" + o.metric_for_best + "'");
   }
@@ -350,15 +335,7 @@ int64_t train_asr(const TrainConfig& cfg, runs::Run& run, bool resume) {
       return train::MetricMap{{"wer", s.wer()}, {"cer", s.cer()}};
     };
   }
-  cb.on_step = [&](const train::StepLog& s) {
-    if (cfg.train.log_every > 0 && (s.step % cfg.train.log_every == 0 || s.step == s.total_steps)) {
-      run.log_metric("train/loss", s.loss, s.step);
-      run.log_metric("train/lr", s.lr, s.step);
-    }
-  };
-  cb.on_eval = [&](const train::EvalLog& e) {
-    for (const auto& [k, v] : e.metrics) run.log_metric("valid/" + k, v, e.step);
-  };
+  log_curves(cb, cfg, run);
   cb.save_model = [&](train::CheckpointKind kind, train::TrainableModel&) {
     save_whisper_folder(model, kind == train::CheckpointKind::kBest ? model_dir : o.checkpoint_dir + "/last", tok_dir,
                         extras_dir, wt, dopt.language);

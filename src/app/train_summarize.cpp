@@ -12,6 +12,7 @@
 #include <torch/torch.h>
 
 #include "nlpc/app/summarizer.h"
+#include "nlpc/app/train_torch.h"
 #include "nlpc/app/transformer_data.h"
 #include "nlpc/core/error.h"
 #include "nlpc/core/fs.h"
@@ -206,26 +207,10 @@ int run_train_summarize(const TrainConfig& cfg, runs::Run& run, bool resume) {
   std::vector<train::Example> valid_ex;
   if (valid_set) valid_ex = encode_pairs(*tok, *valid_set, cfg);
 
-  train::TrainerOptions o;
-  o.epochs = cfg.train.epochs;
-  o.max_steps = cfg.train.max_steps;
-  o.batching.batch_size = cfg.train.batch_size;
-  o.batching.pad_id = model->config().pad_token_id;
-  o.grad_accum = cfg.train.grad_accum;
-  o.seed = static_cast<uint64_t>(cfg.train.seed);
-  o.adamw.lr = cfg.train.lr;
-  o.adamw.weight_decay = cfg.train.weight_decay;
-  o.schedule = train::parse_schedule(cfg.train.schedule);
-  o.warmup_steps = cfg.train.warmup_steps;
-  o.warmup_ratio = cfg.train.warmup_ratio;
-  o.max_grad_norm = cfg.train.grad_clip;
-  o.eval_steps = cfg.train.eval_every;
+  train::TrainerOptions o = trainer_options(cfg, run, device, model->config().pad_token_id);
   o.eval_at_epoch_end = cfg.train.eval_every <= 0;  // generation is slow: every N steps or each epoch, not both
   o.metric_for_best = cfg.train.metric;
   o.greater_is_better = cfg.train.metric_mode == "max";
-  o.early_stopping_patience = cfg.train.patience;
-  o.checkpoint_dir = (fs::path(run.dir()) / "checkpoints").string();
-  o.device = device;
 
   T5Trainable tm(model);
   const std::string model_dir = run.artifact_path("model");
@@ -262,15 +247,7 @@ int run_train_summarize(const TrainConfig& cfg, runs::Run& run, bool resume) {
       return mm;
     };
   }
-  cb.on_step = [&](const train::StepLog& s) {
-    if (cfg.train.log_every > 0 && (s.step % cfg.train.log_every == 0 || s.step == s.total_steps)) {
-      run.log_metric("train/loss", s.loss, s.step);
-      run.log_metric("train/lr", s.lr, s.step);
-    }
-  };
-  cb.on_eval = [&](const train::EvalLog& e) {
-    for (const auto& [k, v] : e.metrics) run.log_metric("valid/" + k, v, e.step);
-  };
+  log_curves(cb, cfg, run);
   auto save = [&](const std::string& dir) {
     models::save_t5(*model, dir);
     write_summarizer_files(dir, tok_dir, cfg.model.max_length, cfg.model.source_prefix, gen);

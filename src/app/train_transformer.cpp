@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "nlpc/app/train_internal.h"
+#include "nlpc/app/train_torch.h"
 #include "nlpc/app/transformer_data.h"
 #include "nlpc/core/config.h"
 #include "nlpc/core/error.h"
@@ -95,19 +96,7 @@ int64_t train_transformer(const TrainConfig& cfg, const TrainData& data, runs::R
   std::vector<train::Example> valid_ex;
   if (data.valid) valid_ex = encode_set(*tok, *data.valid, cfg, data.labels.size(), multilabel);
 
-  train::TrainerOptions o;
-  o.epochs = cfg.train.epochs;  // training stops at whichever of epochs and max_steps comes first
-  o.max_steps = cfg.train.max_steps;
-  o.batching.batch_size = cfg.train.batch_size;
-  o.batching.pad_id = pad_id_of(*tok);
-  o.grad_accum = cfg.train.grad_accum;
-  o.seed = static_cast<uint64_t>(cfg.train.seed);
-  o.adamw.lr = cfg.train.lr;
-  o.adamw.weight_decay = cfg.train.weight_decay;
-  o.schedule = train::parse_schedule(cfg.train.schedule);
-  o.warmup_steps = cfg.train.warmup_steps;
-  o.warmup_ratio = cfg.train.warmup_ratio;
-  o.max_grad_norm = cfg.train.grad_clip;
+  train::TrainerOptions o = trainer_options(cfg, run, device, pad_id_of(*tok));
   o.loss.task = multilabel ? train::Task::kMultiLabel : train::Task::kClassification;
   if (cfg.train.class_weights == "balanced") {
     if (multilabel) {
@@ -122,12 +111,8 @@ int64_t train_transformer(const TrainConfig& cfg, const TrainData& data, runs::R
     }
   }
   if (cfg.model.freeze_encoder) o.freeze_prefixes = {cfg.model.type == "distilbert" ? "distilbert." : "bert."};
-  o.eval_steps = cfg.train.eval_every;
   o.metric_for_best = cfg.train.metric;
   o.greater_is_better = cfg.train.metric_mode == "max";
-  o.early_stopping_patience = cfg.train.patience;
-  o.checkpoint_dir = (fs::path(run.dir()) / "checkpoints").string();
-  o.device = device;
 
   train::ModuleModel tm(model, [model](const train::Batch& b) {
     return model->forward(b.input_ids, b.attention_mask, b.token_type_ids);  // [batch, labels]
@@ -151,15 +136,7 @@ int64_t train_transformer(const TrainConfig& cfg, const TrainData& data, runs::R
       return mm;
     };
   }
-  cb.on_step = [&](const train::StepLog& s) {
-    if (cfg.train.log_every > 0 && (s.step % cfg.train.log_every == 0 || s.step == s.total_steps)) {
-      run.log_metric("train/loss", s.loss, s.step);
-      run.log_metric("train/lr", s.lr, s.step);
-    }
-  };
-  cb.on_eval = [&](const train::EvalLog& e) {
-    for (const auto& [k, v] : e.metrics) run.log_metric("valid/" + k, v, e.step);
-  };
+  log_curves(cb, cfg, run);
   cb.save_model = [&](train::CheckpointKind kind, train::TrainableModel&) {
     const std::string dir = kind == train::CheckpointKind::kBest ? model_dir : o.checkpoint_dir + "/last";
     models::save_classifier(*model, dir, tok_dir);
