@@ -1,9 +1,11 @@
 #include "test_util.h"
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -11,6 +13,7 @@
 #include <regex>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 namespace nlpc::test {
 namespace fs = std::filesystem;
@@ -63,6 +66,40 @@ nlohmann::json metrics_final(const std::string& run_dir) {
     out[j["key"].get<std::string>()] = j["value"];
   }
   return out;
+}
+
+BackgroundRun start_nlpc_until_logged(const std::string& args, const std::string& out_file,
+                                      const std::string& err_file, const std::string& experiment_dir,
+                                      int min_losses, double timeout_s) {
+  const std::string cmd = "exec '" + nlpc_bin() + "' " + args + " > '" + out_file + "' 2> '" + err_file + "'";
+  BackgroundRun r;
+  r.pid = fork();
+  if (r.pid < 0) throw std::runtime_error("fork failed");
+  if (r.pid == 0) {
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  while (r.losses < min_losses && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (r.run_dir.empty() && fs::exists(experiment_dir)) {
+      for (const auto& e : fs::directory_iterator(experiment_dir)) r.run_dir = e.path().string();
+    }
+    if (!r.run_dir.empty() && fs::exists(r.run_dir + "/metrics.jsonl")) {
+      std::istringstream is(read_file(r.run_dir + "/metrics.jsonl"));
+      std::string line;
+      r.losses = 0;
+      while (std::getline(is, line)) r.losses += line.find("\"train/loss\"") != std::string::npos;
+    }
+  }
+  return r;
+}
+
+int terminate_and_wait(int pid) {
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 std::string trained_baseline_model() {

@@ -44,4 +44,19 @@ std::string run_id_of(const std::string& out);
 // A run folder's metrics.jsonl as {key: last logged value}.
 nlohmann::json metrics_final(const std::string& run_dir);
 
+// `nlpc <args>` running in the background (stdout and stderr into files), the folder of the run it
+// records under `experiment_dir`, and how many train/loss points it had logged.
+struct BackgroundRun {
+  int pid = -1;
+  std::string run_dir;
+  int losses = 0;
+};
+// Starts it and returns once its run has logged `min_losses` train/loss points (polled every 10 ms),
+// or after `timeout_s` seconds.
+BackgroundRun start_nlpc_until_logged(const std::string& args, const std::string& out_file,
+                                      const std::string& err_file, const std::string& experiment_dir,
+                                      int min_losses, double timeout_s);
+// Sends SIGTERM to `pid` and waits for it: its exit code, or -1 when it did not exit normally.
+int terminate_and_wait(int pid);
+
 }  // namespace nlpc::test

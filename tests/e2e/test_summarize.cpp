@@ -2,15 +2,9 @@
 // trained on the fixture), `nlpc eval --task summarize` and `nlpc predict --task summarize`.
 #include <catch2/catch.hpp>
 
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <chrono>
 #include <filesystem>
 #include <regex>
 #include <sstream>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -214,34 +208,11 @@ TEST_CASE("summarize: SIGTERM mid-training, then --resume ends like an uninterru
   const json ref = metrics_final(ref_dir);
   REQUIRE(ref.contains("test/rougeL"));
 
-  const std::string cmd = "exec '" + nlpc::test::nlpc_bin() + "' " + train_args(killed, extra) + " > '" +
-                          killed.file("out") + "' 2> '" + killed.file("err") + "'";
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  std::string dir;
-  int losses = 0;
-  for (int i = 0; i < 6000 && losses < 6; ++i) {  // polls every 10 ms, up to a minute
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    if (dir.empty() && fs::exists(killed.file("runs/sum"))) {
-      for (const auto& e : fs::directory_iterator(killed.file("runs/sum"))) dir = e.path().string();
-    }
-    if (!dir.empty() && fs::exists(dir + "/metrics.jsonl")) {
-      std::istringstream is(read_file(dir + "/metrics.jsonl"));
-      std::string line;
-      losses = 0;
-      while (std::getline(is, line)) losses += line.find("\"train/loss\"") != std::string::npos;
-    }
-  }
-  REQUIRE(losses >= 6);
-  kill(pid, SIGTERM);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  REQUIRE(WIFEXITED(status));
-  REQUIRE(WEXITSTATUS(status) == 143);  // killed mid-run, not finished first
+  const auto bg = nlpc::test::start_nlpc_until_logged(train_args(killed, extra), killed.file("out"),
+                                                      killed.file("err"), killed.file("runs/sum"), 6, 60);
+  const std::string& dir = bg.run_dir;
+  REQUIRE(bg.losses >= 6);
+  REQUIRE(nlpc::test::terminate_and_wait(bg.pid) == 143);  // killed mid-run, not finished first
   CHECK(json::parse(read_file(dir + "/run.json"))["status"] == "KILLED");
   CHECK_FALSE(metrics_final(dir).contains("test/rougeL"));
 

@@ -2,15 +2,8 @@
 // logged before the signal, and `--resume` finishes it with the same metrics as an uninterrupted run.
 #include <catch2/catch.hpp>
 
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <chrono>
 #include <filesystem>
-#include <regex>
 #include <sstream>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -69,33 +62,14 @@ TEST_CASE("train: SIGTERM marks the run KILLED and --resume ends like an uninter
   REQUIRE(ref_acc >= 0);
 
   // 2. The same run, killed with SIGTERM after a few logged steps.
-  const std::string cmd = "exec '" + nlpc::test::nlpc_bin() + "' " + tiny_bert_args(killed) + " > '" +
-                          killed.file("out") + "' 2> '" + killed.file("err") + "'";
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  std::string dir;
-  size_t logged = 0;
-  for (int i = 0; i < 6000 && logged < 6; ++i) {  // up to 10 minutes on a loaded machine
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    if (dir.empty() && fs::exists(killed.file("runs/default"))) {
-      for (const auto& e : fs::directory_iterator(killed.file("runs/default"))) dir = e.path().string();
-    }
-    if (!dir.empty() && fs::exists(dir + "/metrics.jsonl")) {
-      logged = 0;
-      for (const auto& m : metric_lines(dir)) logged += m["key"] == "train/loss";
-    }
-  }
-  REQUIRE(logged >= 6);
+  const auto bg = nlpc::test::start_nlpc_until_logged(tiny_bert_args(killed), killed.file("out"), killed.file("err"),
+                                                      killed.file("runs/default"), 6, 600);  // a loaded machine
+  const std::string& dir = bg.run_dir;
+  REQUIRE(bg.losses >= 6);
   const std::string before = read_file(dir + "/metrics.jsonl");
-  kill(pid, SIGTERM);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  REQUIRE(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 143);
+  const int code = nlpc::test::terminate_and_wait(bg.pid);
+  REQUIRE(code >= 0);
+  CHECK(code == 143);
   auto info = json::parse(read_file(dir + "/run.json"));
   CHECK(info["status"] == "KILLED");
   CHECK(info.contains("end_time"));
