@@ -5,7 +5,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -177,7 +179,7 @@ TEST_CASE("nlpc train task: asr from scratch writes a loadable Whisper folder", 
                           "--set model.config=" + dir.file("tiny.json") + " --set model.tokenizer=" + kTok +
                           " --set data.train=" + manifest + " --set data.valid=" + manifest +
                           " --set train.max_steps=4 --set train.epochs=0 --set train.batch_size=2 --set train.lr=1e-3"
-                          " --set train.eval_every=2";
+                          " --set train.eval_every=3";
   auto r = run_nlpc(cmd);
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
@@ -196,6 +198,17 @@ TEST_CASE("nlpc train task: asr from scratch writes a loadable Whisper folder", 
   const std::string run_dir = fs::path(model).parent_path().parent_path().string();
   const std::string metrics = test::read_file(run_dir + "/metrics.jsonl");
   CHECK_THAT(metrics, Catch::Contains("train/loss") && Catch::Contains("valid/wer"));
+  // decoding the valid set every eval_every steps (and at the last), not also at each epoch end
+  // (3 clips in batches of 2: epochs end at steps 2 and 4)
+  std::vector<int64_t> wer_steps;
+  std::istringstream lines(metrics);
+  for (std::string line; std::getline(lines, line);) {
+    auto j = nlohmann::json::parse(line);
+    if (j["key"] == "valid/wer") wer_steps.push_back(j["step"].get<int64_t>());
+  }
+  // (no test set: the saved model's final score is logged as valid/wer at the last step too)
+  wer_steps.erase(std::unique(wer_steps.begin(), wer_steps.end()), wer_steps.end());
+  CHECK(wer_steps == std::vector<int64_t>{3, 4});
   // the prompt's language is the model's own (HF style: "language"/"task" and matching forced ids)
   auto gen = nlohmann::json::parse(test::read_file(model + "/generation_config.json"));
   CHECK(gen["language"] == "en");
