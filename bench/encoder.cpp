@@ -11,8 +11,8 @@
 #include <torch/torch.h>
 
 #include "nlpc/models/checkpoint.h"
-#include "nlpc/models/classifier.h"
-#include "nlpc/models/config.h"
+#include "nlpc/models/bert/classifier.h"
+#include "nlpc/models/bert/config.h"
 
 namespace {
 

@@ -22,7 +22,7 @@
 #include "nlpc/core/system.h"
 #include "nlpc/eval/classification.h"
 #include "nlpc/eval/multilabel.h"
-#include "nlpc/models/ngram_linear.h"
+#include "nlpc/models/ngram/linear.h"
 
 using namespace nlpc;
 

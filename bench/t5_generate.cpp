@@ -12,7 +12,7 @@
 
 #include "nlpc/core/system.h"
 #include "nlpc/models/generation.h"
-#include "nlpc/models/t5.h"
+#include "nlpc/models/t5/t5.h"
 
 int main(int argc, char** argv) {
   if (argc < 6) {

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "nlpc/core/fs.h"
-#include "nlpc/text/tokenize_cmd.h"
+#include "nlpc/text/text_input.h"
 #include "nlpc/text/tokenizer.h"
 
 using namespace nlpc;
@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (!csv.empty()) {
-      auto rows = text::read_text_rows(csv, column, "");
+      auto rows = text::read_input_texts(csv, column, "");
       std::string out;
       for (auto& t : rows.text) {
         std::replace(t.begin(), t.end(), '\n', ' ');
@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
       std::printf("wrote %zu lines, %.1f MB to %s\n", rows.text.size(), out.size() / 1e6, dump.c_str());
       return 0;
     }
-    auto lines = text::read_text_rows(text_path, "text", "").text;
+    auto lines = text::read_input_texts(text_path, "text", "").text;
     size_t bytes = 0, keep = 0;
     for (; keep < lines.size(); ++keep) {
       bytes += lines[keep].size() + 1;

@@ -14,8 +14,8 @@
 #include <cstdlib>
 
 #include "nlpc/core/system.h"
-#include "nlpc/models/classifier.h"
-#include "nlpc/models/config.h"
+#include "nlpc/models/bert/classifier.h"
+#include "nlpc/models/bert/config.h"
 #include "nlpc/train/trainer.h"
 
 namespace {

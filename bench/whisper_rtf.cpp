@@ -8,7 +8,7 @@
 #include "nlpc/audio/mel.h"
 #include "nlpc/core/system.h"
 #include "nlpc/models/checkpoint.h"
-#include "nlpc/models/whisper.h"
+#include "nlpc/models/whisper/whisper.h"
 
 using namespace nlpc;
 

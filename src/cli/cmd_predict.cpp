@@ -1,8 +1,8 @@
-// `nlpc predict`: flags only; the work is in src/app/predict.cpp.
+// `nlpc predict`: flags only; the work is in src/commands/predict.cpp and the task's predict.
 #include <cstdio>
 
 #include "commands.h"
-#include "nlpc/app/predict.h"
+#include "nlpc/commands/predict.h"
 #include "summarize_options.h"
 
 namespace nlpc::cli {
@@ -10,6 +10,7 @@ namespace nlpc::cli {
 void register_predict(CLI::App& app) {
   static PredictOptions o;
   static SummarizeOptions so;
+  static std::string so_task = "classification";
   auto* sub = app.add_subcommand("predict", "Batch prediction over CSV/TSV/JSONL/text, streaming, constant memory");
   sub->add_option("-m,--model", o.model, "Model folder")->required();
   sub->add_option("-i,--input", o.input, "Input file, or - for standard input")->capture_default_str();
@@ -37,21 +38,14 @@ void register_predict(CLI::App& app) {
   sub->add_option("--asr-language", o.asr_language,
                   "With --asr-model: language code or name, or auto; default: the Whisper model's "
                   "generation_config.json language, else auto");
-  add_task_option(sub, so);
+  add_task_option(sub, so_task, so);
   add_generation_options(sub, so, false, true);
   on_run(sub, [top_k] {
-    if (so.task == "summarize" && !o.asr_model.empty())
-      throw UsageError("--asr-model applies to classification (--task classification), not to --task summarize");
-    if (so.task == "summarize" && top_k->count() > 0) so.gen.top_k = o.top_k;
-    PredictStats s = so.task == "summarize" ? run_predict_summarize(o, so) : run_predict(o);
-    if (s.skipped > 0) {
-      std::string rows;
-      for (size_t i = 0; i < s.skipped_rows.size() && i < 20; ++i) rows += (i ? ", " : "") + std::to_string(s.skipped_rows[i]);
-      std::fprintf(stderr, "skipped %lld malformed row(s) at line(s) %s%s\n", static_cast<long long>(s.skipped),
-                   rows.c_str(), s.skipped > 20 ? ", ..." : "");
-    }
-    std::fprintf(stderr, "predicted %lld rows in %.1f s (%.0f rows/s)\n", static_cast<long long>(s.rows), s.seconds,
-                 s.seconds > 0 ? static_cast<double>(s.rows) / s.seconds : 0.0);
+    if (top_k->count() > 0) so.gen.top_k = o.top_k;  // summarize: top-k sampling
+    o.task = so_task;
+    o.summarize = so;
+    const PredictStats s = run_predict(o);
+    report_predict_stats(s);
     return 0;
   });
 }

@@ -1,6 +1,6 @@
 // `nlpc runs list | show | compare | export-mlflow`: flags only; the work is in src/runs/.
 #include "commands.h"
-#include "nlpc/runs/commands.h"
+#include "nlpc/commands/runs.h"
 #include "run_options.h"
 
 namespace nlpc::cli {

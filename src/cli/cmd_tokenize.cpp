@@ -2,7 +2,7 @@
 // (include/nlpc/text/tokenize_cmd.h); the work is in src/text.
 #include "commands.h"
 #include "nlpc/core/error.h"
-#include "nlpc/text/tokenize_cmd.h"
+#include "nlpc/commands/tokenize.h"
 
 namespace nlpc::cli {
 
@@ -53,7 +53,7 @@ void register_tokenize(CLI::App& app) {
   tr->add_flag("--cased{false}", t.lowercase, "wordpiece: keep case and accents");
   tr->add_option("--character-coverage", t.character_coverage, "unigram/bpe: SentencePiece character coverage")
       ->capture_default_str();
-  on_run(tr, [] { return text::run_tokenize_train(t); });
+  on_run(tr, [] { return text::train_tokenizer(t); });
 }
 
 }  // namespace nlpc::cli

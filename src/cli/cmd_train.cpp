@@ -1,8 +1,8 @@
-// `nlpc train`: flags only; the work is in src/app/train.cpp.
+// `nlpc train`: flags only; the work is in src/commands/train.cpp and the task's train.
 #include <cstdio>
 
 #include "commands.h"
-#include "nlpc/app/train.h"
+#include "nlpc/commands/train.h"
 #include "nlpc/train/train_config.h"
 #include "run_options.h"
 

@@ -1,13 +1,13 @@
-// `nlpc transcribe`: flags -> TranscribeOptions (include/nlpc/models/whisper_transcribe.h); the work
+// `nlpc transcribe`: flags -> TranscribeOptions (include/nlpc/tasks/asr/transcriber.h); the work
 // is in src/models/whisper_*.cpp and src/audio.
 #include "commands.h"
-#include "nlpc/models/whisper_transcribe.h"
+#include "nlpc/commands/transcribe.h"
 
 namespace nlpc::cli {
 
 void register_transcribe(CLI::App& app) {
   auto* sub = app.add_subcommand("transcribe", "Speech to text with a Whisper model");
-  static models::TranscribeOptions o;
+  static TranscribeOptions o;
   sub->add_option("inputs", o.inputs, "Audio files (WAV, FLAC, OGG, MP3; raw s16le with --sample-rate)");
   sub->add_option("--manifest", o.manifest, "CSV/TSV/JSONL with one recording per row: writes its rows with a "
                                             "'transcript' column added (to --output, CSV unless .jsonl/.tsv)");
@@ -53,7 +53,7 @@ void register_transcribe(CLI::App& app) {
   sub->add_option("--sample-rate", o.audio.raw_sample_rate, "Sample rate of raw s16le input")->check(CLI::PositiveNumber);
   sub->add_option("--channels", o.audio.raw_channels, "Interleaved channels of raw s16le input")->capture_default_str()
       ->check(CLI::PositiveNumber);
-  on_run(sub, [] { return models::run_transcribe(o); });
+  on_run(sub, [] { return run_transcribe(o); });
 }
 
 }  // namespace nlpc::cli

@@ -6,16 +6,17 @@
 
 #include <CLI/CLI.hpp>
 
-#include "nlpc/app/summarize.h"
+#include "nlpc/tasks/options.h"
+#include "nlpc/tasks/registry.h"
 
 namespace nlpc::cli {
 
 // `--task`: classification (also multi-label) or summarize (a T5 model); `with_asr` adds asr (a
 // Whisper model, for `nlpc eval`).
-inline void add_task_option(CLI::App* app, SummarizeOptions& o, bool with_asr = false) {
-  std::vector<std::string> tasks = {"classification", "summarize"};
-  if (with_asr) tasks.push_back("asr");
-  app->add_option("--task", o.task,
+inline void add_task_option(CLI::App* app, std::string& task, SummarizeOptions& o, bool with_asr = false) {
+  // with_asr: `nlpc eval` (every task has a scorer); else `nlpc predict` (tasks with a batch prediction)
+  const std::vector<std::string> tasks = tasks::task_names(/*with_predict=*/!with_asr);
+  app->add_option("--task", task,
                   with_asr ? "classification (also multi-label), summarize (a T5 model) or asr (--model: a Whisper "
                              "folder, --data: a manifest of recordings; reports WER and CER)"
                            : "classification (also multi-label) or summarize (a T5 model)")

@@ -99,4 +99,6 @@ GateResult check_baseline(const MetricMap& metrics, const MetricMap& baseline, d
   return r;
 }
 
+bool is_aggregate_metric(const std::string& name) { return name.find('/') == std::string::npos; }
+
 }  // namespace nlpc

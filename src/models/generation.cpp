@@ -11,7 +11,7 @@
 #include "nlpc/core/error.h"
 #include "nlpc/core/fs.h"
 #include "nlpc/core/signals.h"
-#include "nlpc/models/t5.h"
+#include "nlpc/models/t5/t5.h"
 
 namespace nlpc::models {
 

@@ -135,15 +135,9 @@ void fold_confusion(std::vector<std::string>& labels, std::vector<std::vector<do
   m = std::move(nm);
 }
 
-std::string render_report(const ReportOptions& opts) {
-  std::vector<ReportRun> runs;
-  for (const auto& d : opts.run_dirs) runs.push_back(load_report_run(d));
-  std::ostringstream os;
-  os << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" << svg::escape(opts.title)
-     << "</title><style>" << kCss << "</style></head><body>\n<h1>" << svg::escape(opts.title) << "</h1>\n";
-  os << "<p class=\"muted\">" << runs.size() << " run(s), rendered by nlpc " << nlpc_version() << "</p>\n";
-
-  // Summary table.
+namespace {
+// The runs table: status, model type and the radar metrics of each run.
+void write_summary_table(std::ostream& os, const std::vector<ReportRun>& runs, const ReportOptions& opts) {
   os << "<h2>Runs</h2><table><tr><th class=\"l\">run</th><th class=\"l\">experiment</th><th class=\"l\">status</th>"
         "<th class=\"l\">model</th>";
   for (const auto& m : opts.radar_metrics) os << "<th>" << svg::escape(m) << "</th>";
@@ -158,8 +152,10 @@ std::string render_report(const ReportOptions& opts) {
     os << "</tr>\n";
   }
   os << "</table>\n";
+}
 
-  // Curves.
+// Line charts of every logged metric that has a history.
+void write_curves(std::ostream& os, const std::vector<ReportRun>& runs, const ReportOptions& opts) {
   const auto keys = curve_keys(runs);
   if (!keys.empty()) {
     os << "<h2>Training curves</h2><div class=\"charts\">\n";
@@ -173,8 +169,10 @@ std::string render_report(const ReportOptions& opts) {
     }
     os << "</div>\n";
   }
+}
 
-  // Bar chart with confidence intervals.
+// opts.metric of each run as bars, with its bootstrap interval when the run has one.
+void write_ci_bars(std::ostream& os, const std::vector<ReportRun>& runs, const ReportOptions& opts) {
   std::vector<svg::Bar> bars;
   for (const auto& r : runs) {
     svg::Bar b;
@@ -193,8 +191,10 @@ std::string render_report(const ReportOptions& opts) {
     os << "<h2>" << svg::escape(opts.metric) << " with 95% bootstrap confidence intervals</h2>\n"
        << svg::bar_chart(opts.metric, opts.metric, bars) << "\n";
   }
+}
 
-  // Radar.
+// A radar of the radar metrics (when at least three have values).
+void write_radar(std::ostream& os, const std::vector<ReportRun>& runs, const ReportOptions& opts) {
   std::vector<std::string> axes;
   for (const auto& m : opts.radar_metrics) {
     for (const auto& r : runs) {
@@ -213,8 +213,10 @@ std::string render_report(const ReportOptions& opts) {
     }
     os << "<h2>Metrics overview</h2>\n" << svg::radar_chart("metrics", axes, series) << "\n";
   }
+}
 
-  // Confusion matrices and per-class tables.
+// Confusion matrices (counts and row-normalised, long label lists folded) and per-class tables.
+void write_class_sections(std::ostream& os, const std::vector<ReportRun>& runs, const ReportOptions& opts) {
   for (const auto& r : runs) {
     if (r.confusion.is_object()) {
       auto labels = labels_of(r.confusion);
@@ -245,8 +247,10 @@ std::string render_report(const ReportOptions& opts) {
       os << "</table></div>\n";
     }
   }
+}
 
-  // Cost table.
+// Latency, size and memory from `nlpc bench` (bench.json).
+void write_cost_table(std::ostream& os, const std::vector<ReportRun>& runs, const ReportOptions& opts) {
   bool any_bench = false;
   for (const auto& r : runs) any_bench = any_bench || r.bench.is_object();
   if (any_bench) {
@@ -263,8 +267,10 @@ std::string render_report(const ReportOptions& opts) {
     }
     os << "</table>\n";
   }
+}
 
-  // Params that differ.
+// The parameters whose values differ between the runs.
+void write_differing_params(std::ostream& os, const std::vector<ReportRun>& runs, const ReportOptions& opts) {
   std::set<std::string> pkeys;
   for (const auto& r : runs)
     if (r.params.is_object())
@@ -296,6 +302,24 @@ std::string render_report(const ReportOptions& opts) {
       os << "</table>";
     }
   }
+}
+}  // namespace
+
+std::string render_report(const ReportOptions& opts) {
+  std::vector<ReportRun> runs;
+  for (const auto& d : opts.run_dirs) runs.push_back(load_report_run(d));
+  std::ostringstream os;
+  os << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" << svg::escape(opts.title)
+     << "</title><style>" << kCss << "</style></head><body>\n<h1>" << svg::escape(opts.title) << "</h1>\n";
+  os << "<p class=\"muted\">" << runs.size() << " run(s), rendered by nlpc " << nlpc_version() << "</p>\n";
+
+  write_summary_table(os, runs, opts);
+  write_curves(os, runs, opts);
+  write_ci_bars(os, runs, opts);
+  write_radar(os, runs, opts);
+  write_class_sections(os, runs, opts);
+  write_cost_table(os, runs, opts);
+  write_differing_params(os, runs, opts);
   os << "\n</body></html>\n";
   return os.str();
 }

@@ -1,7 +1,7 @@
 #include "nlpc/serve/batcher.h"
 
 #include "nlpc/core/error.h"
-#include "nlpc/models/text_classifier.h"
+#include "nlpc/tasks/classification/classifier.h"
 
 namespace nlpc::serve {
 

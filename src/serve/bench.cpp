@@ -11,7 +11,7 @@
 #include "nlpc/core/signals.h"
 #include "nlpc/core/system.h"
 #include "nlpc/io/table.h"
-#include "nlpc/models/text_classifier.h"
+#include "nlpc/tasks/classification/classifier.h"
 
 namespace nlpc {
 namespace {

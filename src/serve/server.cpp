@@ -18,7 +18,7 @@
 #include "nlpc/core/error.h"
 #include "nlpc/core/log.h"
 #include "nlpc/core/signals.h"
-#include "nlpc/models/text_classifier.h"
+#include "nlpc/tasks/classification/classifier.h"
 #include "nlpc/serve/batcher.h"
 #include "nlpc/serve/http.h"
 #include "nlpc/serve/metrics.h"

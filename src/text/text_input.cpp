@@ -2,11 +2,11 @@
 // through src/io's streaming readers, or plain text lines (also standard input, "-").
 #include "nlpc/core/error.h"
 #include "nlpc/io/table.h"
-#include "nlpc/text/tokenize_cmd.h"
+#include "nlpc/text/text_input.h"
 
 namespace nlpc::text {
 
-TextRows read_text_rows(const std::string& path, const std::string& column, const std::string& pair_column) {
+InputTexts read_input_texts(const std::string& path, const std::string& column, const std::string& pair_column) {
   io::TableOptions o;
   o.format = io::TableFormat::kText;
   if (path != "-") {
@@ -23,7 +23,7 @@ TextRows read_text_rows(const std::string& path, const std::string& column, cons
   io::TableReader reader(path, o);
   const size_t ti = plain ? 0 : reader.column_index(column);
   const size_t pi = pair_column.empty() ? 0 : reader.column_index(pair_column);
-  TextRows rows;
+  InputTexts rows;
   io::TableRecord rec;
   while (reader.next(rec)) {
     rows.text.push_back(rec.fields[ti]);

@@ -27,7 +27,8 @@
 #include "nlpc/core/signals.h"
 #include "nlpc/core/system.h"
 #include "nlpc/text/families.h"
-#include "nlpc/text/tokenize_cmd.h"
+#include "nlpc/text/train_tokenizer.h"
+#include "nlpc/text/text_input.h"
 #include "nlpc/text/unicode.h"
 
 namespace nlpc::text {
@@ -68,7 +69,7 @@ std::string tail(const std::string& path, size_t n) {
   return s.size() > n ? s.substr(s.size() - n) : s;
 }
 
-void train_sentencepiece(const TrainTokenizerOptions& o, const TextRows& rows) {
+void train_sentencepiece(const TrainTokenizerOptions& o, const InputTexts& rows) {
   std::string input = (fs::path(o.output) / ".train_input.txt").string();
   {
     AtomicFile f(input);
@@ -129,7 +130,7 @@ std::vector<std::string> split_bert_words(const std::string& norm) {
   return out;
 }
 
-void train_wordpiece(const TrainTokenizerOptions& o, const TextRows& rows) {
+void train_wordpiece(const TrainTokenizerOptions& o, const InputTexts& rows) {
   const std::vector<std::string> specials = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
   BertNormalizerConfig nc;
   nc.lowercase = o.lowercase;
@@ -228,12 +229,12 @@ void train_wordpiece(const TrainTokenizerOptions& o, const TextRows& rows) {
 
 }  // namespace
 
-int run_tokenize_train(const TrainTokenizerOptions& o) {
+int train_tokenizer(const TrainTokenizerOptions& o) {
   if (o.type != "wordpiece" && o.type != "bpe" && o.type != "unigram")
     throw UsageError("--type must be wordpiece, bpe or unigram, not '" + o.type + "'");
   if (o.vocab_size < 8) throw UsageError("--vocab-size must be at least 8");
   if (o.output.empty()) throw UsageError("--output DIR is required");
-  TextRows rows = read_text_rows(o.input, o.column, "");
+  InputTexts rows = read_input_texts(o.input, o.column, "");
   if (rows.text.empty()) throw InputError(o.input, 0, 0, "has no text to train on");
   std::error_code ec;
   fs::create_directories(o.output, ec);

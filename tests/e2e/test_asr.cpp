@@ -14,7 +14,7 @@
 #include "../test_util.h"
 #include "nlpc/io/csv.h"
 #include "nlpc/models/checkpoint.h"
-#include "nlpc/models/whisper.h"
+#include "nlpc/models/whisper/whisper.h"
 
 // libtorch pulls in glog, whose CHECK(cond) aborts and replaces Catch's CHECK; restore Catch's.
 #undef CHECK

@@ -12,9 +12,9 @@
 #include "nlpc/core/error.h"
 #include "nlpc/core/fs.h"
 #include "nlpc/models/checkpoint.h"
-#include "nlpc/models/classifier.h"
-#include "nlpc/models/config.h"
-#include "nlpc/models/layers.h"
+#include "nlpc/models/bert/classifier.h"
+#include "nlpc/models/bert/config.h"
+#include "nlpc/models/layers/layers.h"
 
 namespace m = nlpc::models;
 using nlpc::test::fixture;

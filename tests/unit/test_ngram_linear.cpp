@@ -7,7 +7,7 @@
 #include "../test_util.h"
 #include "nlpc/core/error.h"
 #include "nlpc/eval/classification.h"
-#include "nlpc/models/ngram_linear.h"
+#include "nlpc/models/ngram/linear.h"
 
 using namespace nlpc;
 using models::NgramDataset;

@@ -4,7 +4,7 @@
 #include <atomic>
 #include <thread>
 
-#include "nlpc/models/text_classifier.h"
+#include "nlpc/tasks/classification/classifier.h"
 #include "nlpc/serve/batcher.h"
 #include "nlpc/serve/metrics.h"
 

@@ -5,7 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "../test_util.h"
-#include "nlpc/app/summarize.h"
+#include "nlpc/tasks/summarization/summarize.h"
 #include "nlpc/core/error.h"
 
 using nlpc::lead_sentence;
@@ -26,7 +26,7 @@ TEST_CASE("summarize: lead_sentence is the first sentence, whitespace collapsed"
 
 TEST_CASE("summarize: read_summary_set reads pairs and names bad rows", "[summarize]") {
   TempDir d;
-  nlpc::SummaryDataSpec spec;
+  nlpc::DataSpec spec;
   write_file(d.file("ok.csv"), "summary,text\nshort,\"long\ntext\"\nother,\n");
   auto s = nlpc::read_summary_set(d.file("ok.csv"), spec);
   REQUIRE(s.texts.size() == 1);

@@ -7,7 +7,7 @@
 #include "nlpc/core/fs.h"
 #include "nlpc/models/checkpoint.h"
 #include "nlpc/models/generation.h"
-#include "nlpc/models/t5.h"
+#include "nlpc/models/t5/t5.h"
 #include "../test_util.h"
 
 // libtorch pulls in glog, whose CHECK(cond) aborts and replaces Catch's CHECK; restore Catch's.

@@ -15,7 +15,9 @@ TEST_CASE("train config: file + --set resolve into typed values", "[config]") {
   CHECK(c.data.label_column == "section");
   CHECK(c.data.text_column == "text");
   CHECK(c.data.delimiter == "\t");
-  CHECK(c.model.ngram.word_ngram_max == 3);
+  CHECK(c.model.ngram_features.word_ngram_max == 3);  // model.ngram.* bind to the baseline's own options
+  CHECK(c.model.ngram_train.solver == "svm");
+  CHECK(c.data.format == "auto");  // "" (from the extension) is the readers' auto
   CHECK(c.resolved["train"]["epochs"] == 4);
   CHECK(c.resolved["train"]["lr"] == 0.5);
   CHECK(c.train.epochs == 4);
@@ -25,6 +27,16 @@ TEST_CASE("train config: file + --set resolve into typed values", "[config]") {
   CHECK(b.train.lr == Approx(5e-5));
   CHECK(b.train.epochs == 3);
   CHECK(c.resolved["train"]["batch_size"] == 32);  // defaults are part of the resolved config
+  CHECK(b.data.delimiter.empty());  // the default "," means the format's own delimiter
+  CHECK_FALSE(b.data.multilabel);
+  auto m = nlpc::load_train_config("", {"data.train=t.csv", "task=multilabel", "model.ngram.svm_c=2",
+                                        "model.ngram.char_weight=0.5", "data.empty_target=skip"});
+  CHECK(m.data.multilabel);
+  CHECK(m.model.ngram_train.C == 2.0);
+  CHECK(m.model.ngram_features.char_weight == Approx(0.5f));
+  CHECK(m.data.empty_target == "skip");
+  CHECK_THROWS_WITH(nlpc::load_train_config("", {"data.train=t.csv", "data.delimiter=;;"}),
+                    Catch::Contains("'data.delimiter' must be one character"));
 }
 
 TEST_CASE("train config: typos and missing required keys are clear usage errors", "[config]") {

@@ -8,7 +8,7 @@
 #include "../test_util.h"
 #include "nlpc/core/error.h"
 #include "nlpc/models/whisper_decode.h"
-#include "nlpc/models/whisper_transcribe.h"
+#include "nlpc/io/transcript.h"
 #include "nlpc/text/tokenizer.h"
 
 // libtorch pulls in glog, whose CHECK(cond) aborts and replaces Catch's CHECK; restore Catch's.
@@ -174,10 +174,10 @@ TEST_CASE("compression ratio equals Python's len(b) / len(zlib.compress(b))", "[
 }
 
 TEST_CASE("transcripts as txt, json, srt and vtt", "[whisper]") {
-  models::Transcript t;
+  io::Transcript t;
   t.language = "en";
   t.text = " Ask not. What you can do.";
-  models::TranscriptSegment a, b;
+  io::TranscriptSegment a, b;
   a.start = 0.0;
   a.end = 2.5;
   a.text = " Ask not.";
@@ -187,12 +187,12 @@ TEST_CASE("transcripts as txt, json, srt and vtt", "[whisper]") {
   b.end = 3663.5;
   b.text = " What you can do.";
   t.segments = {a, b};
-  CHECK(models::format_transcript(t, "txt") == "Ask not.\nWhat you can do.\n");
-  CHECK(models::format_transcript(t, "srt") ==
+  CHECK(io::format_transcript(t, "txt") == "Ask not.\nWhat you can do.\n");
+  CHECK(io::format_transcript(t, "srt") ==
         "1\n00:00:00,000 --> 00:00:02,500\nAsk not.\n\n2\n01:01:01,020 --> 01:01:03,500\nWhat you can do.\n\n");
-  CHECK(models::format_transcript(t, "vtt") ==
+  CHECK(io::format_transcript(t, "vtt") ==
         "WEBVTT\n\n00:00.000 --> 00:02.500\nAsk not.\n\n01:01:01.020 --> 01:01:03.500\nWhat you can do.\n\n");
-  auto j = nlohmann::json::parse(models::format_transcript(t, "json"));
+  auto j = nlohmann::json::parse(io::format_transcript(t, "json"));
   CHECK(j["text"] == " Ask not. What you can do.");
   CHECK(j["language"] == "en");
   CHECK(j["segments"].size() == 2);
@@ -200,7 +200,7 @@ TEST_CASE("transcripts as txt, json, srt and vtt", "[whisper]") {
   CHECK(j["segments"][0]["end"] == 2.5);
   CHECK(j["segments"][0]["avg_logprob"] == -0.25);
   CHECK(j["segments"][1]["start"] == 3661.02);
-  CHECK_THROWS_AS(models::format_transcript(t, "docx"), UsageError);
+  CHECK_THROWS_AS(io::format_transcript(t, "docx"), UsageError);
 }
 
 TEST_CASE("English-only vocabularies: specials from generation_config and their fixed order", "[whisper]") {

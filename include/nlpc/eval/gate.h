@@ -9,6 +9,10 @@ namespace nlpc {
 
 using MetricMap = std::map<std::string, double>;
 
+// True for the aggregate metric names (no '/'), which are logged as metrics and gated; per-class
+// values ("precision/<label>") go into reports.
+bool is_aggregate_metric(const std::string& name);
+
 struct Gate {
   std::string metric;
   std::string op;  // >= <= > < ==

@@ -14,7 +14,7 @@
 
 #include <torch/torch.h>
 
-#include "nlpc/models/whisper.h"
+#include "nlpc/models/whisper/whisper.h"
 
 namespace nlpc::text {
 class Tokenizer;

@@ -8,48 +8,21 @@
 #include <nlohmann/json.hpp>
 
 #include "nlpc/core/config.h"
+#include "nlpc/data/spec.h"
+#include "nlpc/models/ngram/linear.h"
 
 namespace nlpc {
 
 const ConfigSchema& train_config_schema();
 
-struct DataConfig {
+// The `data` section: the column spec every reader takes, plus the files and the ASR language.
+struct DataSection : DataSpec {
   std::string train, valid, test;
-  std::string format;  // "" = from the extension
-  std::string text_column = "text";
-  std::string pair_column;
-  std::string label_column = "label";
-  std::string label_separator = ";";
-  std::string target_column = "summary";
-  std::string audio_column = "audio";
   std::string language;  // asr: the <|xx|> of the decoder prompt; empty: the init model's, else en
-  std::string delimiter = ",";
-  std::string empty_text = "skip";  // skip (counted, reported) | fail
-  int64_t max_rows = 0;             // 0 = all
 };
 
-// Mirrors nlpc::models::NgramFeatureOptions / NgramTrainOptions (see models/ngram_linear.h).
-struct NgramConfig {
-  bool lowercase = true;
-  int word_ngram_min = 1;
-  int word_ngram_max = 2;
-  int char_ngram_min = 0;
-  int char_ngram_max = 5;
-  int hash_bits = 22;
-  int min_df = 2;
-  bool sublinear_tf = true;
-  bool use_idf = true;
-  double word_weight = 1.0;
-  double char_weight = 1.0;
-  double l2 = 0.0;
-  bool average = true;
-  std::string solver = "svm";
-  double svm_c = 0.5;
-  double svm_tol = 0.1;
-  int svm_max_iter = 200;
-};
-
-struct ModelConfig {
+// The `model` section; model.ngram.* bind straight to the n-gram baseline's own option structs.
+struct ModelSection {
   std::string type = "ngram";
   std::string init = "random";  // "random" or a Hugging Face model folder
   std::string config;           // architecture config.json for random init
@@ -63,10 +36,13 @@ struct ModelConfig {
   std::string source_prefix;    // T5: e.g. "summarize: "
   int64_t max_target_length = 64;  // summarize: target tokens
   int64_t vocab_size = 8000;       // summarize from scratch: SentencePiece vocabulary size
-  NgramConfig ngram;
+  models::NgramFeatureOptions ngram_features;  // model.ngram.* feature keys
+  models::NgramTrainOptions ngram_train;       // model.ngram.* solver keys (epochs, lr, seed: train.*)
 };
 
-struct TrainerConfig {
+// The `train` section (torch-free; trainer_options() in src/tasks/train_common.cpp maps it onto
+// train::TrainerOptions, which holds libtorch types).
+struct TrainerSection {
   int64_t epochs = 3;
   int64_t max_steps = 0;
   int64_t batch_size = 32;
@@ -88,7 +64,7 @@ struct TrainerConfig {
   int64_t log_every = 1;
 };
 
-struct EvalConfig {
+struct EvalSection {
   int64_t bootstrap = 0;
   double ci = 0.95;
   int64_t errors = 0;
@@ -99,10 +75,10 @@ struct EvalConfig {
 
 struct TrainConfig {
   std::string task = "classification";
-  DataConfig data;
-  ModelConfig model;
-  TrainerConfig train;
-  EvalConfig eval;
+  DataSection data;
+  ModelSection model;
+  TrainerSection train;
+  EvalSection eval;
   nlohmann::json resolved;  // the resolved nested configuration (defaults filled in)
 };
 

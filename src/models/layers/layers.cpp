@@ -1,4 +1,4 @@
-#include "nlpc/models/layers.h"
+#include "nlpc/models/layers/layers.h"
 
 #include <cmath>
 #include <limits>

@@ -1,0 +1,55 @@
+// `nlpc train --config FILE [--set k=v] [--resume RUN]`: loads the configuration (or the run's
+// saved one), starts or reopens the run, and hands it to the task the configuration names
+// (tasks::task_for_config(cfg.task).train). No task-specific code here.
+#include "nlpc/commands/train.h"
+
+#include <filesystem>
+
+#include "nlpc/core/error.h"
+#include "nlpc/core/fs.h"
+#include "nlpc/core/log.h"
+#include "nlpc/runs/store.h"
+#include "nlpc/tasks/registry.h"
+#include "nlpc/train/train_config.h"
+
+namespace nlpc {
+namespace fs = std::filesystem;
+namespace {
+
+// Reopens the run of --resume and loads its saved configuration into `cfg`.
+runs::Run reopen_run(const TrainCommandOptions& opts, TrainConfig& cfg) {
+  const std::string dir = fs::exists(fs::path(opts.resume) / "run.json")
+                              ? opts.resume
+                              : runs::find_run(runs::resolve_runs_dir(opts.run.runs_dir), opts.resume);
+  const std::string saved = dir + "/artifacts/config.json";
+  if (!file_exists(saved)) throw InputError(saved, 0, 0, "cannot resume: the run has no saved configuration");
+  if (!opts.config.empty() || !opts.sets.empty()) {
+    throw UsageError("--resume continues a run with its own configuration: drop --config/--set");
+  }
+  cfg = load_train_config(saved, {});
+  runs::Run r = runs::Run::open(dir);
+  if (r.status() == runs::RunStatus::kFinished) {
+    throw UsageError("run " + r.id() + " already FINISHED: there is nothing to resume");
+  }
+  r.reopen();
+  return r;
+}
+
+}  // namespace
+
+int run_train(const TrainCommandOptions& opts) {
+  TrainConfig cfg;
+  const bool resume = !opts.resume.empty();
+  if (!resume) cfg = load_train_config(opts.config, opts.sets);
+  runs::Run run = resume ? reopen_run(opts, cfg) : runs::Run::start(opts.run);
+  const tasks::Task& task = tasks::task_for_config(cfg.task, resume ? opts.resume : opts.config);
+  if (!resume) {
+    run.set_seed(cfg.train.seed);
+    run.log_params(cfg.resolved);
+    write_file_atomic(run.artifact_path("config.json"), cfg.resolved.dump(2) + "\n");
+  }
+  spdlog::info("run {} ({}) in {}", run.id(), run.name(), run.dir());
+  return runs::record(run, [&]() -> int { return task.train(cfg, run, resume); });
+}
+
+}  // namespace nlpc

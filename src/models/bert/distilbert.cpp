@@ -1,0 +1,107 @@
+#include "nlpc/models/bert/distilbert.h"
+
+#include <cmath>
+
+#include "nlpc/core/error.h"
+
+namespace nlpc::models {
+namespace {
+
+using torch::nn::Linear;
+
+torch::Tensor norm(const torch::Tensor& x, const torch::nn::LayerNorm& ln) {
+  return torch::layer_norm(x, ln->options.normalized_shape(), ln->weight, ln->bias, ln->options.eps());
+}
+
+torch::Tensor maybe_dropout(const torch::Tensor& x, double p, bool training) {
+  return training && p > 0 ? torch::dropout(x, p, true) : x;
+}
+
+torch::nn::LayerNorm make_norm(int64_t dim) {
+  // DistilBERT hard-codes eps=1e-12 for every LayerNorm.
+  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(1e-12));
+}
+
+}  // namespace
+
+DistilBertLayer::DistilBertLayer(const DistilBertConfig& c, const Activation& act) : config_(c), act_(act) {
+  const int64_t d = c.dim;
+  auto attention = register_module("attention", std::make_shared<torch::nn::Module>());
+  q_ = attention->register_module("q_lin", Linear(d, d));
+  k_ = attention->register_module("k_lin", Linear(d, d));
+  v_ = attention->register_module("v_lin", Linear(d, d));
+  out_ = attention->register_module("out_lin", Linear(d, d));
+  sa_norm_ = register_module("sa_layer_norm", make_norm(d));
+  auto ffn = register_module("ffn", std::make_shared<torch::nn::Module>());
+  lin1_ = ffn->register_module("lin1", Linear(d, c.hidden_dim));
+  lin2_ = ffn->register_module("lin2", Linear(c.hidden_dim, d));
+  out_norm_ = register_module("output_layer_norm", make_norm(d));
+}
+
+torch::Tensor DistilBertLayer::forward(const torch::Tensor& x, const torch::Tensor& bias) {
+  // x: [batch, seq, dim]; MultiHeadSelfAttention (padding keys get finfo.min) + residual + sa_layer_norm
+  torch::Tensor ctx = qkv_.forward(x, bias, q_, k_, v_, config_.n_heads, config_.attention_dropout, is_training());
+  torch::Tensor sa = norm(linear_forward(ctx, out_).add_(x), sa_norm_);
+  // FFN: lin1 -> activation -> lin2 -> dropout, residual + output_layer_norm -> [batch, seq, dim]
+  torch::Tensor f = maybe_dropout(linear_forward(act_(linear_forward(sa, lin1_)), lin2_), config_.dropout, is_training());
+  return norm(f.add_(sa), out_norm_);
+}
+
+DistilBertModel::DistilBertModel(const DistilBertConfig& c, const std::string& config_file) : config_(c) {
+  Activation act = make_activation(c.activation, config_file);
+  auto emb = register_module("embeddings", std::make_shared<torch::nn::Module>());
+  word_ = emb->register_module(
+      "word_embeddings", torch::nn::Embedding(torch::nn::EmbeddingOptions(c.vocab_size, c.dim).padding_idx(c.pad_token_id)));
+  position_ = emb->register_module("position_embeddings", torch::nn::Embedding(c.max_position_embeddings, c.dim));
+  emb_norm_ = emb->register_module("LayerNorm", make_norm(c.dim));
+  auto transformer = register_module("transformer", std::make_shared<torch::nn::Module>());
+  auto list = transformer->register_module("layer", torch::nn::ModuleList());
+  for (int64_t i = 0; i < c.n_layers; ++i) {
+    layers_.push_back(std::make_shared<DistilBertLayer>(c, act));
+    list->push_back(layers_.back());
+  }
+  if (c.sinusoidal_pos_embds) position_->weight.set_requires_grad(false);
+}
+
+void DistilBertModel::init_weights() {
+  hf_init_weights(*this, config_.initializer_range);
+  if (!config_.sinusoidal_pos_embds) return;
+  // create_sinusoidal_embeddings: angle(pos, j) = pos / 10000^(2 (j // 2) / dim); sin on even
+  // columns, cos on odd ones.
+  torch::NoGradGuard no_grad;
+  const int64_t n = config_.max_position_embeddings, dim = config_.dim;
+  auto pos = torch::arange(n, torch::kDouble).unsqueeze(1);
+  auto j = torch::arange(dim, torch::kDouble);
+  auto angle = pos / torch::pow(10000.0, 2.0 * torch::floor_divide(j, 2) / static_cast<double>(dim));
+  auto w = torch::empty({n, dim}, torch::kDouble);
+  w.index_put_({torch::indexing::Slice(), torch::indexing::Slice(0, torch::indexing::None, 2)},
+               torch::sin(angle.index({torch::indexing::Slice(), torch::indexing::Slice(0, torch::indexing::None, 2)})));
+  w.index_put_({torch::indexing::Slice(), torch::indexing::Slice(1, torch::indexing::None, 2)},
+               torch::cos(angle.index({torch::indexing::Slice(), torch::indexing::Slice(1, torch::indexing::None, 2)})));
+  position_->weight.copy_(w);
+}
+
+EncoderOutput DistilBertModel::encode(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
+                                      const torch::Tensor& /*token_type_ids*/, bool want_hidden_states) {
+  // input_ids: [batch, seq]
+  const int64_t seq = input_ids.size(1);
+  if (seq > config_.max_position_embeddings) {
+    throw UsageError("sequence length " + std::to_string(seq) + " exceeds the model's max_position_embeddings " +
+                     std::to_string(config_.max_position_embeddings) + "; truncate the input (max_length)");
+  }
+  EncoderOutput out;
+  // Embeddings: word + position, LayerNorm, dropout -> [batch, seq, dim]
+  torch::Tensor x = torch::embedding(word_->weight, input_ids, config_.pad_token_id);
+  x.add_(position_->weight.narrow(0, 0, seq));
+  x = maybe_dropout(norm(x, emb_norm_), config_.dropout, is_training());
+  if (want_hidden_states) out.hidden_states.push_back(x);
+  const torch::Tensor bias = attention_bias(attention_mask, x.scalar_type());
+  for (auto& layer : layers_) {
+    x = layer->forward(x, bias);
+    if (want_hidden_states) out.hidden_states.push_back(x);
+  }
+  out.last_hidden = x;
+  return out;
+}
+
+}  // namespace nlpc::models

@@ -1,0 +1,38 @@
+#pragma once
+// Internal to the n-gram baseline: hashing of word / character n-grams and TF-IDF vectors.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "nlpc/models/ngram/linear.h"
+
+namespace nlpc::models::ngram {
+
+// Hashed n-gram occurrences of one text, each encoded as (bucket << 1) | group, group 0 = word,
+// 1 = char; unsorted, with repeats. Appends to `out` after clearing it.
+void extract(const std::string& text, const NgramFeatureOptions& o, std::vector<uint64_t>& out);
+
+// Sorts `items` and counts repeats: (bucket << 1 | group, count) pairs in ascending order.
+void count_items(std::vector<uint64_t>& items, std::vector<std::pair<uint64_t, uint32_t>>& counts);
+
+// Document frequencies over 2^hash_bits buckets (each text counts once per bucket), multi-threaded.
+std::vector<uint32_t> document_frequencies(const std::vector<std::string>& texts,
+                                           const NgramFeatureOptions& o, int threads);
+
+// TF-IDF row: ids ascending, values L2-normalised per group and scaled by the group weights.
+void tfidf_row(const std::vector<std::pair<uint64_t, uint32_t>>& counts, const std::vector<int32_t>& remap,
+               const std::vector<float>& idf, const NgramFeatureOptions& o, std::vector<int32_t>& ids,
+               std::vector<float>& values);
+
+// Throws UsageError when the options are out of range.
+void validate(const NgramFeatureOptions& o);
+
+// Compressed sparse rows of a whole data set.
+struct Csr {
+  std::vector<int64_t> row_ptr{0};
+  std::vector<int32_t> ids;
+  std::vector<float> values;
+  int64_t rows() const { return int64_t(row_ptr.size()) - 1; }
+};
+
+}  // namespace nlpc::models::ngram

@@ -1,0 +1,95 @@
+// `nlpc train` for classification (single- and multi-label): labelled data in, the model family of
+// model.type trained (train_ngram.cpp, train_transformer.cpp), the saved model scored on test.
+#include "nlpc/tasks/classification/train.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "nlpc/core/error.h"
+#include "nlpc/core/log.h"
+#include "nlpc/runs/report.h"
+#include "nlpc/tasks/classification/classification.h"
+#include "nlpc/tasks/classification/classifier.h"
+
+namespace nlpc {
+
+TrainData read_train_data(const TrainConfig& cfg, runs::Run& run) {
+  TrainData d;
+  d.spec = cfg.data;  // the data section is the readers' DataSpec (multilabel from the task)
+  d.train = read_labelled_set(cfg.data.train, d.spec);
+  d.labels = collect_labels(d.train, d.spec);
+  if (d.labels.size() < 2 && !d.spec.multilabel) {
+    throw InputError(cfg.data.train, 0, 0,
+                     "column \"" + d.spec.label_column + "\" has " + std::to_string(d.labels.size()) +
+                         " distinct label(s): classification needs at least 2");
+  }
+  map_labels(d.train, d.labels, d.spec);
+  if (!cfg.data.valid.empty()) {
+    d.valid = read_labelled_set(cfg.data.valid, d.spec);
+    map_labels(*d.valid, d.labels, d.spec);
+  }
+  if (!cfg.data.test.empty()) {
+    d.test = read_labelled_set(cfg.data.test, d.spec);
+    map_labels(*d.test, d.labels, d.spec);
+  }
+  run.log_param("data.num_labels", static_cast<int64_t>(d.labels.size()));
+  run.log_param("data.train_rows", static_cast<int64_t>(d.train.texts.size()));
+  run.log_param("data.train_skipped_empty", d.train.skipped_empty);
+  if (d.valid) run.log_param("data.valid_rows", static_cast<int64_t>(d.valid->texts.size()));
+  if (d.test) run.log_param("data.test_rows", static_cast<int64_t>(d.test->texts.size()));
+  spdlog::info("data: {} train rows, {} labels{}{}", d.train.texts.size(), d.labels.size(),
+               d.valid ? ", " + std::to_string(d.valid->texts.size()) + " valid" : "",
+               d.test ? ", " + std::to_string(d.test->texts.size()) + " test" : "");
+  return d;
+}
+
+void evaluate_saved_model(const TrainConfig& cfg, const TrainData& data, runs::Run& run, int64_t step) {
+  auto clf = load_text_classifier(run.artifact_path("model"), cfg.train.device);
+  EvalSettings es;
+  es.bootstrap = cfg.eval.bootstrap;
+  es.ci = cfg.eval.ci;
+  es.seed = static_cast<uint64_t>(cfg.train.seed);
+  es.errors = cfg.eval.errors;
+  es.batch_size = static_cast<size_t>(cfg.train.eval_batch_size);
+  const LabelledSet* final_set = data.test ? &*data.test : data.valid ? &*data.valid : nullptr;
+  const std::string prefix = data.test ? "test/" : "valid/";
+  if (final_set == nullptr) {
+    spdlog::warn("no data.valid or data.test: the model is saved but not evaluated");
+    std::printf("run %s\n", run.id().c_str());
+    return;
+  }
+  if (data.valid && data.test && !data.valid_logged) {
+    // Models without evaluations during training (the n-gram SVM) still get their valid metrics.
+    EvalSettings vs = es;
+    vs.bootstrap = 0;
+    vs.errors = 0;
+    EvalResult v = evaluate_classifier(*clf, *data.valid, vs);
+    for (const auto& [name, x] : v.metrics.items()) {
+      if (is_aggregate_metric(name)) run.log_metric("valid/" + name, x, step);
+    }
+  }
+  EvalResult r = evaluate_classifier(*clf, *final_set, es);
+  for (const auto& [name, v] : r.metrics.items()) {
+    if (is_aggregate_metric(name)) run.log_metric(prefix + name, v, step);
+  }
+  write_eval_artifacts(run.artifacts_dir(), r, *final_set, clf->labels(), es);
+  write_run_charts(run.dir());
+  std::printf("run %s (%s) in %s\n", run.id().c_str(), run.name().c_str(), run.dir().c_str());
+  std::printf("%s metrics on %s (%zu rows):\n%s", prefix.substr(0, prefix.size() - 1).c_str(),
+              final_set->file.c_str(), final_set->texts.size(), format_metrics_table(r).c_str());
+  std::fflush(stdout);
+}
+
+int train_classification(const TrainConfig& cfg, runs::Run& run, bool resume) {
+  const auto t0 = std::chrono::steady_clock::now();
+  TrainData data = read_train_data(cfg, run);
+  data.valid_logged = cfg.model.type != "ngram" || cfg.model.ngram_train.solver == "sgd";
+  const int64_t final_step =
+      cfg.model.type == "ngram" ? train_ngram(cfg, data, run) : train_transformer(cfg, data, run, resume);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  run.log_metric("train/seconds", secs, final_step);
+  evaluate_saved_model(cfg, data, run, final_step);
+  return 0;
+}
+
+}  // namespace nlpc
