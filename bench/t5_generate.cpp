@@ -11,7 +11,7 @@
 #include <torch/torch.h>
 
 #include "nlpc/core/system.h"
-#include "nlpc/models/generation.h"
+#include "nlpc/models/generation/hf_generate.h"
 #include "nlpc/models/t5/t5.h"
 
 int main(int argc, char** argv) {

@@ -4,19 +4,12 @@
 #include <filesystem>
 
 #include "nlpc/core/error.h"
+#include "nlpc/core/strings.h"
 #include "nlpc/core/log.h"
 #include "nlpc/io/table.h"
 
 namespace nlpc {
 namespace fs = std::filesystem;
-namespace {
-std::string strip(const std::string& s) {
-  auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
-}
-}  // namespace
-
 AsrManifest read_asr_manifest(const std::string& path, const std::string& audio_column,
                               const std::string& text_column, const std::string& format) {
   io::TableOptions topts;
@@ -35,7 +28,7 @@ AsrManifest read_asr_manifest(const std::string& path, const std::string& audio_
       throw reader.error_at(rec.size(), "expected " + std::to_string(m.columns.size()) + " fields, found " +
                                             std::to_string(rec.size()));
     }
-    const std::string cell = strip(rec[m.audio_index]);
+    const std::string cell = trim(rec[m.audio_index]);
     if (cell.empty()) throw reader.error_at(m.audio_index, "empty audio path in column \"" + audio_column + "\"");
     fs::path p(cell);
     if (p.is_relative()) p = base / p;
@@ -46,7 +39,7 @@ AsrManifest read_asr_manifest(const std::string& path, const std::string& audio_
     }
     if (text_index >= 0) {
       const std::string& t = rec[static_cast<size_t>(text_index)];
-      if (strip(t).empty()) {
+      if (trim(t).empty()) {
         throw reader.error_at(static_cast<size_t>(text_index),
                               "empty reference text in column \"" + text_column + "\"");
       }

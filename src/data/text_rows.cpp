@@ -3,12 +3,11 @@
 #include "nlpc/data/text_rows.h"
 
 #include "nlpc/core/error.h"
+#include "nlpc/core/strings.h"
 #include "nlpc/core/log.h"
 #include "nlpc/io/table.h"
 
 namespace nlpc {
-
-bool is_blank(const std::string& s) { return s.find_first_not_of(" \t\r\n") == std::string::npos; }
 
 std::vector<size_t> text_column_indices(const io::TableReader& reader, const std::string& spec) {
   std::vector<size_t> out;

@@ -4,14 +4,11 @@
 #include <cstdio>
 
 #include "nlpc/core/error.h"
+#include "nlpc/core/strings.h"
 #include "nlpc/runs/store.h"
 
 namespace nlpc {
 namespace {
-std::string trim(const std::string& s) {
-  size_t a = s.find_first_not_of(" \t"), b = s.find_last_not_of(" \t");
-  return a == std::string::npos ? "" : s.substr(a, b - a + 1);
-}
 std::string fmt(double v) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%.4f", v);
@@ -32,10 +29,10 @@ Gate parse_gate(const std::string& text) {
     size_t p = text.find(op);
     if (p == std::string::npos) continue;
     Gate g;
-    g.metric = trim(text.substr(0, p));
+    g.metric = trim(text.substr(0, p), " \t");
     g.op = op;
     g.text = text;
-    const std::string v = trim(text.substr(p + std::string(op).size()));
+    const std::string v = trim(text.substr(p + std::string(op).size()), " \t");
     size_t n = 0;
     try {
       g.value = std::stod(v, &n);

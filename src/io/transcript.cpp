@@ -8,16 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include "nlpc/core/error.h"
+#include "nlpc/core/strings.h"
 
 namespace nlpc::io {
-namespace {
-std::string strip(const std::string& s) {
-  auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
-}
-}  // namespace
-
 std::string format_timestamp(double seconds, char decimal_marker, bool always_hours) {
   int64_t ms = static_cast<int64_t>(std::llround(seconds * 1000.0));
   int64_t h = ms / 3600000, m = (ms / 60000) % 60, s = (ms / 1000) % 60;
@@ -34,7 +27,7 @@ std::string format_timestamp(double seconds, char decimal_marker, bool always_ho
 std::string format_transcript(const Transcript& t, const std::string& format) {
   std::ostringstream out;
   if (format == "txt") {
-    for (const auto& s : t.segments) out << strip(s.text) << "\n";
+    for (const auto& s : t.segments) out << trim(s.text) << "\n";
   } else if (format == "json") {
     nlohmann::json j;
     j["text"] = t.text;
@@ -52,13 +45,13 @@ std::string format_transcript(const Transcript& t, const std::string& format) {
     for (size_t i = 0; i < t.segments.size(); ++i) {
       const auto& s = t.segments[i];
       out << i + 1 << "\n" << format_timestamp(s.start, ',', true) << " --> " << format_timestamp(s.end, ',', true) << "\n"
-          << strip(s.text) << "\n\n";
+          << trim(s.text) << "\n\n";
     }
   } else if (format == "vtt") {
     out << "WEBVTT\n\n";
     for (const auto& s : t.segments) {
       out << format_timestamp(s.start, '.', false) << " --> " << format_timestamp(s.end, '.', false) << "\n"
-          << strip(s.text) << "\n\n";
+          << trim(s.text) << "\n\n";
     }
   } else {
     throw UsageError("--format: expected txt, json, srt or vtt, got '" + format + "'");

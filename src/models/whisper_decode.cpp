@@ -13,13 +13,13 @@
 
 #include "nlpc/core/error.h"
 #include "nlpc/core/fs.h"
-#include "nlpc/core/signals.h"
+#include "nlpc/models/generation/beam_scorers.h"
+#include "nlpc/models/generation/sessions.h"
 #include "nlpc/text/tokenizer.h"
 
 namespace nlpc::models {
 namespace {
 
-constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 using Seq = std::vector<int64_t>;
 
 nlohmann::json read_json_or_empty(const std::string& path) {
@@ -37,106 +37,6 @@ std::vector<int64_t> int_list(const nlohmann::json& j, const char* key, const st
   if (!j[key].is_array()) throw InputError(file, 0, 0, std::string("\"") + key + "\" must be a list of token ids");
   for (const auto& v : j[key]) out.push_back(v.get<int64_t>());
   return out;
-}
-
-// Candidate scoring of openai's MaximumLikelihoodRanker without length penalty.
-size_t best_candidate(const std::vector<Seq>& tokens, const std::vector<double>& sum_logprobs) {
-  size_t best = 0;
-  double best_score = -std::numeric_limits<double>::infinity();
-  for (size_t i = 0; i < tokens.size(); ++i) {
-    double score = sum_logprobs[i] / static_cast<double>(std::max<size_t>(1, tokens[i].size()));
-    if (score > best_score) {
-      best_score = score;
-      best = i;
-    }
-  }
-  return best;
-}
-
-// Greedy / sampling step over every row. Returns true when every row ended with EOT.
-bool greedy_update(std::vector<Seq>& tokens, const torch::Tensor& logits, std::vector<double>& sum_logprobs,
-                   const WhisperTokens& t, double temperature, at::Generator& gen) {
-  auto logprobs = torch::log_softmax(logits, -1);  // [b, vocab]
-  bool completed = true;
-  for (size_t b = 0; b < tokens.size(); ++b) {
-    int64_t next;
-    if (tokens[b].back() == t.eot) {
-      next = t.eot;
-    } else {
-      if (temperature == 0) {
-        next = logits[b].argmax().item<int64_t>();
-      } else {
-        auto probs = torch::softmax(logits[b] / temperature, -1);
-        next = torch::multinomial(probs, 1, false, gen).item<int64_t>();
-      }
-      sum_logprobs[b] += logprobs[b][next].item<double>();
-    }
-    tokens[b].push_back(next);
-    completed = completed && next == t.eot;
-  }
-  return completed;
-}
-
-// Beam search state of one audio (openai's BeamSearchDecoder with n_audio = 1).
-struct BeamState {
-  std::vector<std::pair<Seq, double>> finished;  // insertion order
-  size_t max_candidates = 1;
-  bool has(const Seq& s) const {
-    for (const auto& f : finished) if (f.first == s) return true;
-    return false;
-  }
-};
-
-// One beam step: returns the source rows for the cache and whether enough beams finished.
-bool beam_update(std::vector<Seq>& tokens, const torch::Tensor& logits, std::vector<double>& sum_logprobs,
-                 const WhisperTokens& t, int beam_size, BeamState& state, std::vector<int64_t>& sources) {
-  auto logprobs = torch::log_softmax(logits, -1);  // [beam, vocab]
-  struct Cand {
-    Seq seq;
-    double score;
-    int64_t source;
-  };
-  std::vector<Cand> cands;
-  std::map<Seq, size_t> where;
-  for (int j = 0; j < beam_size; ++j) {
-    auto top = logprobs[j].topk(beam_size + 1);
-    auto values = std::get<0>(top), ids = std::get<1>(top);
-    for (int r = 0; r < beam_size + 1; ++r) {
-      Seq s = tokens[j];
-      s.push_back(ids[r].item<int64_t>());
-      double score = sum_logprobs[j] + values[r].item<double>();
-      auto it = where.find(s);
-      if (it == where.end()) {
-        where[s] = cands.size();
-        cands.push_back({std::move(s), score, j});
-      } else {
-        cands[it->second].score = score;
-        cands[it->second].source = j;
-      }
-    }
-  }
-  std::stable_sort(cands.begin(), cands.end(), [](const Cand& a, const Cand& b) { return a.score > b.score; });
-  std::vector<Seq> next;
-  std::vector<double> next_scores;
-  std::vector<std::pair<Seq, double>> newly_finished;
-  sources.clear();
-  for (auto& c : cands) {
-    if (c.seq.back() == t.eot) {
-      newly_finished.emplace_back(c.seq, c.score);
-    } else {
-      next.push_back(c.seq);
-      next_scores.push_back(c.score);
-      sources.push_back(c.source);
-      if (static_cast<int>(next.size()) == beam_size) break;
-    }
-  }
-  for (auto& f : newly_finished) {
-    if (state.finished.size() >= state.max_candidates) break;
-    if (!state.has(f.first)) state.finished.push_back(f);
-  }
-  tokens = std::move(next);
-  for (size_t i = 0; i < next_scores.size(); ++i) sum_logprobs[i] = next_scores[i];
-  return state.finished.size() >= state.max_candidates;
 }
 
 }  // namespace
@@ -322,57 +222,36 @@ std::vector<std::pair<std::string, double>> detect_language(WhisperForConditiona
   return out;
 }
 
+LogitsProcessorList whisper_logits_processors(const WhisperTokens& t, const DecodeOptions& opts,
+                                              int64_t sample_begin) {
+  LogitsProcessorList list;
+  list.push_back(std::make_unique<SuppressBlankProcessor>(t.begin_suppress_tokens, sample_begin));
+  std::vector<int64_t> suppress = t.suppress_tokens;
+  for (int64_t id : {t.translate, t.transcribe, t.sot, t.sot_prev, t.sot_lm, t.no_speech}) {
+    if (id >= 0) suppress.push_back(id);
+  }
+  list.push_back(std::make_unique<SuppressTokensProcessor>(std::move(suppress)));
+  if (opts.timestamps) {
+    TimestampRules rules;
+    rules.eot = t.eot;
+    rules.no_timestamps = t.no_timestamps;
+    rules.timestamp_begin = t.timestamp_begin;
+    rules.sample_begin = sample_begin;
+    if (opts.max_initial_timestamp > 0)
+      rules.max_initial_timestamp_index = std::llround(opts.max_initial_timestamp / 0.02);
+    list.push_back(std::make_unique<TimestampRulesProcessor>(rules));
+  }
+  return list;
+}
+
 void apply_logit_filters(torch::Tensor& logits, const std::vector<std::vector<int64_t>>& tokens,
                          size_t sample_begin, const WhisperTokens& t, const DecodeOptions& opts) {
-  // logits: [batch, vocab] float32 on CPU
-  const int64_t vocab = logits.size(1);
-  auto suppress = [&](int64_t b, int64_t from, int64_t to) {  // [from, to) of row b (b < 0: every row)
-    from = std::max<int64_t>(0, from);
-    to = std::min(vocab, to);
-    if (from >= to) return;
-    if (b < 0) logits.slice(1, from, to).fill_(kNegInf);
-    else logits[b].slice(0, from, to).fill_(kNegInf);
-  };
-  bool at_begin = tokens[0].size() == sample_begin;
-  if (at_begin) for (int64_t id : t.begin_suppress_tokens) suppress(-1, id, id + 1);  // SuppressBlank
-  for (int64_t id : t.suppress_tokens) suppress(-1, id, id + 1);                     // SuppressTokens
-  for (int64_t id : {t.translate, t.transcribe, t.sot, t.sot_prev, t.sot_lm, t.no_speech}) {
-    if (id >= 0) suppress(-1, id, id + 1);
-  }
-  if (!opts.timestamps) return;
-  // ApplyTimestampRules
-  const int64_t tb = t.timestamp_begin;
-  suppress(-1, t.no_timestamps, t.no_timestamps + 1);
-  for (size_t b = 0; b < tokens.size(); ++b) {
-    const auto& seq = tokens[b];
-    size_t n = seq.size() - sample_begin;
-    bool last_ts = n >= 1 && seq.back() >= tb;
-    bool penultimate_ts = n < 2 || seq[seq.size() - 2] >= tb;
-    if (last_ts) {
-      if (penultimate_ts) suppress(b, tb, vocab);  // has to be text
-      else suppress(b, 0, t.eot);                  // cannot be text
-    }
-    int64_t last_timestamp = -1;
-    for (size_t i = sample_begin; i < seq.size(); ++i) if (seq[i] >= tb) last_timestamp = seq[i];
-    if (last_timestamp >= 0) {
-      // timestamps do not decrease, and a segment has a nonzero length
-      int64_t limit = (last_ts && !penultimate_ts) ? last_timestamp : last_timestamp + 1;
-      suppress(b, tb, limit);
-    }
-  }
-  if (at_begin) {
-    suppress(-1, 0, tb);  // start with a timestamp
-    if (opts.max_initial_timestamp > 0) {
-      int64_t max_index = static_cast<int64_t>(std::llround(opts.max_initial_timestamp / 0.02));
-      suppress(-1, tb + max_index + 1, vocab);
-    }
-  }
-  auto logprobs = torch::log_softmax(logits, -1);
-  for (size_t b = 0; b < tokens.size(); ++b) {
-    double ts = logprobs[b].slice(0, tb).logsumexp(0).item<double>();
-    double text = logprobs[b].slice(0, 0, tb).max().item<double>();
-    if (ts > text) suppress(b, 0, tb);
-  }
+  // logits: [batch, vocab]; every row of `tokens` has the same length
+  auto ids = torch::empty({static_cast<int64_t>(tokens.size()), static_cast<int64_t>(tokens[0].size())},
+                          torch::kLong);
+  for (size_t b = 0; b < tokens.size(); ++b)
+    ids[static_cast<int64_t>(b)].copy_(torch::tensor(tokens[b], torch::kLong));
+  apply_processors(whisper_logits_processors(t, opts, static_cast<int64_t>(sample_begin)), ids, logits);
 }
 
 double compression_ratio(const std::string& text) {
@@ -386,76 +265,56 @@ double compression_ratio(const std::string& text) {
   return static_cast<double>(text.size()) / static_cast<double>(out_len);
 }
 
+namespace {
+
+// The best of the sampled rows (greedy: the only one) or the beam search winner, with its sum logprob.
+Sequence search_window(WhisperSession& session, const LogitsProcessorList& processors,
+                       const torch::Tensor& prefix, const SearchLimits& limits, const DecodeOptions& opts,
+                       bool beam) {
+  // prefix: [rows, sample_begin]
+  const int64_t sample_begin = prefix.size(1);
+  if (beam) {
+    OpenaiBeamScorer scorer(1, {opts.beam_size, opts.patience, limits.eos, sample_begin});
+    return beam_search(session, processors, prefix, limits, scorer)[0];
+  }
+  SamplingOptions s;
+  s.do_sample = opts.temperature > 0;
+  s.warpers = {opts.temperature, 0, 1.0};
+  s.seed = opts.seed;
+  s.draw_per_row = true;
+  s.track_logprobs = true;
+  auto rows = sample_search(session, processors, prefix, limits, s);
+  auto cands = to_sequences(rows.ids, rows.sum_logprobs);
+  return cands[best_by_mean_logprob(cands, sample_begin, limits.eos)];
+}
+
+}  // namespace
+
 DecodeResult decode_window(WhisperForConditionalGeneration& model, const torch::Tensor& encoder_out,
                            const WhisperTokens& t, const text::Tokenizer& tok, const DecodeOptions& opts) {
   torch::NoGradGuard no_grad;
   const Seq init = sot_sequence(t, opts);
-  const size_t sample_begin = init.size();
-  const size_t sot_index = static_cast<size_t>(std::find(init.begin(), init.end(), t.sot) - init.begin());
+  const auto sample_begin = static_cast<int64_t>(init.size());
+  const auto sot_index = static_cast<int64_t>(std::find(init.begin(), init.end(), t.sot) - init.begin());
   const int64_t n_ctx = model->config().max_target_positions;
-  const int sample_len = opts.max_new_tokens > 0 ? opts.max_new_tokens : static_cast<int>(n_ctx / 2);
   const bool beam = opts.beam_size > 0 && opts.temperature == 0;
-  const int batch = beam ? opts.beam_size : (opts.temperature > 0 ? std::max(1, opts.best_of) : 1);
-  auto device = encoder_out.device();
-  auto enc = encoder_out.expand({batch, encoder_out.size(1), encoder_out.size(2)}).contiguous();
-  auto cache = model->make_cache();
-  std::vector<Seq> tokens(batch, init);
-  std::vector<double> sum_logprobs(batch, 0.0);
-  auto gen = at::detail::createCPUGenerator(opts.seed);
-  BeamState beam_state;
-  beam_state.max_candidates = static_cast<size_t>(std::llround(std::max(1, opts.beam_size) * opts.patience));
+  const int64_t rows = beam ? opts.beam_size : (opts.temperature > 0 ? std::max(1, opts.best_of) : 1);
+  SearchLimits limits;
+  limits.eos = limits.pad = t.eot;
+  limits.max_length = n_ctx;
+  limits.max_new_tokens = opts.max_new_tokens > 0 ? opts.max_new_tokens : n_ctx / 2;
+  WhisperSession session(model, encoder_out, rows, sot_index);
+  // prefix: [rows, sample_begin], the initial tokens in every row
+  auto prefix = torch::tensor(init, torch::kLong).view({1, -1}).expand({rows, -1}).contiguous();
+  const Sequence best =
+      search_window(session, whisper_logits_processors(t, opts, sample_begin), prefix, limits, opts, beam);
 
-  auto all = model->decode(torch::tensor(init).view({1, -1}).expand({batch, -1}).to(device), enc, &cache).cpu();
   DecodeResult r;
-  if (t.no_speech >= 0) r.no_speech_prob = torch::softmax(all[0][sot_index], -1)[t.no_speech].item<double>();
-  torch::Tensor logits = all.select(1, all.size(1) - 1).clone();  // [batch, vocab]
-  for (int i = 0; i < sample_len; ++i) {
-    check_interrupted();
-    apply_logit_filters(logits, tokens, sample_begin, t, opts);
-    bool completed;
-    if (beam) {
-      std::vector<int64_t> sources;
-      completed = beam_update(tokens, logits, sum_logprobs, t, opts.beam_size, beam_state, sources);
-      cache.reorder(torch::tensor(sources).to(device));
-    } else {
-      completed = greedy_update(tokens, logits, sum_logprobs, t, opts.temperature, gen);
-    }
-    if (completed || static_cast<int64_t>(tokens[0].size()) >= n_ctx) break;
-    std::vector<int64_t> last;
-    for (const auto& s : tokens) last.push_back(s.back());
-    logits = model->decode(torch::tensor(last).view({batch, 1}).to(device), enc, &cache).select(1, 0).cpu();
-  }
-  std::vector<Seq> cands;
-  std::vector<double> cand_logprobs;
-  if (beam) {
-    if (beam_state.finished.size() < static_cast<size_t>(opts.beam_size)) {
-      std::vector<size_t> order(tokens.size());
-      for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return sum_logprobs[a] > sum_logprobs[b]; });
-      for (size_t j : order) {
-        Seq s = tokens[j];
-        s.push_back(t.eot);
-        if (!beam_state.has(s)) beam_state.finished.emplace_back(s, sum_logprobs[j]);
-        if (beam_state.finished.size() >= static_cast<size_t>(opts.beam_size)) break;
-      }
-    }
-    for (auto& [s, lp] : beam_state.finished) {
-      cands.push_back(s);
-      cand_logprobs.push_back(lp);
-    }
-  } else {
-    cands = tokens;
-    cand_logprobs = sum_logprobs;
-  }
-  for (auto& s : cands) {  // sampled part up to the first EOT
-    Seq out(s.begin() + static_cast<std::ptrdiff_t>(sample_begin), s.end());
-    auto eot = std::find(out.begin(), out.end(), t.eot);
-    out.erase(eot, out.end());
-    s = std::move(out);
-  }
-  size_t best = best_candidate(cands, cand_logprobs);
-  r.tokens = cands[best];
-  r.sum_logprob = cand_logprobs[best];
+  if (t.no_speech >= 0)
+    r.no_speech_prob = torch::softmax(session.sot_logits(), -1)[t.no_speech].item<double>();
+  auto from = best.tokens.begin() + sample_begin;  // the sampled part, up to the first EOT
+  r.tokens.assign(from, std::find(from, best.tokens.end(), t.eot));
+  r.sum_logprob = best.sum_logprobs;
   r.avg_logprob = r.sum_logprob / static_cast<double>(r.tokens.size() + 1);
   std::vector<int32_t> text_ids;
   for (auto id : r.tokens) if (id < t.eot) text_ids.push_back(static_cast<int32_t>(id));

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "nlpc/core/error.h"
+#include "nlpc/core/strings.h"
 #include "nlpc/runs/run.h"
 
 namespace nlpc::runs {
@@ -38,12 +39,6 @@ uint64_t random_u64() {
   return (static_cast<uint64_t>(rd()) << 32) ^ rd();
 }
 
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
 
 std::string read_text(const fs::path& p) {
   std::ifstream f(p, std::ios::binary);

@@ -1,6 +1,13 @@
 #include "nlpc/tasks/options.h"
 
+#include <chrono>
+
+#include <nlohmann/json.hpp>
+
 #include "nlpc/core/error.h"
+#include "nlpc/core/progress.h"
+#include "nlpc/core/signals.h"
+#include "nlpc/io/row_sink.h"
 
 namespace nlpc {
 
@@ -11,6 +18,43 @@ io::TableReader open_predict_input(const PredictOptions& opts) {
   if (!opts.delimiter.empty()) topts.delimiter = io::parse_delimiter(opts.delimiter);
   topts.allow_ragged = opts.on_error == "skip";
   return io::TableReader(opts.input, topts);
+}
+
+PredictStats stream_windows(io::TableReader& reader, const PredictOptions& opts, size_t window,
+                            const std::string& label, io::RowSink& sink,
+                            const std::function<void(const std::vector<io::TableRecord>&)>& process) {
+  PredictStats stats;
+  const auto t0 = std::chrono::steady_clock::now();
+  ProgressBar bar(label, -1, "rows");
+  const size_t num_columns = reader.columns().size();
+  std::vector<io::TableRecord> rows;
+  rows.reserve(window);
+  bool done = false;
+  while (!done) {
+    done = !read_window(reader, num_columns, window, opts.on_error, stats, rows);
+    if (rows.empty()) break;
+    check_interrupted();
+    process(rows);
+    stats.rows += static_cast<int64_t>(rows.size());
+    if (reader.input_size() > 0) {
+      bar.set_postfix(std::to_string(100 * reader.bytes_read() / reader.input_size()) + "% of input");
+    }
+    bar.update(stats.rows);
+  }
+  sink.commit();
+  bar.finish();
+  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return stats;
+}
+
+void log_eval_params(runs::Run& run, const EvalCommandOptions& opts) {
+  run.log_params(nlohmann::json{{"eval",
+                                 {{"model", opts.model},
+                                  {"data", opts.data},
+                                  {"text_column", opts.spec.text_column},
+                                  {"label_column", opts.spec.label_column},
+                                  {"bootstrap", opts.bootstrap},
+                                  {"ci", opts.ci}}}});
 }
 
 }  // namespace nlpc

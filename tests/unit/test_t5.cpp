@@ -6,7 +6,7 @@
 #include "nlpc/core/error.h"
 #include "nlpc/core/fs.h"
 #include "nlpc/models/checkpoint.h"
-#include "nlpc/models/generation.h"
+#include "nlpc/models/generation/hf_generate.h"
 #include "nlpc/models/t5/t5.h"
 #include "../test_util.h"
 

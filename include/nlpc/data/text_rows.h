@@ -5,12 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "nlpc/core/strings.h"
 #include "nlpc/io/table.h"
 
 namespace nlpc {
-
-// True when `s` holds only spaces, tabs and line breaks.
-bool is_blank(const std::string& s);
 
 // `text_column` may name several columns separated by commas ("summary,text"): their values are
 // joined with a newline, in that order, into the model's input text (train, eval and predict alike).

@@ -1,19 +1,23 @@
 #pragma once
-// Whisper decoding of one 30 s window, following openai/whisper's decoding.py:
+// Whisper decoding of one 30 s window, following openai/whisper's decoding.py, on the shared
+// decoding engine (nlpc/models/generation/engine.h):
 //   initial tokens [<|startofprev|> prompt...] <|startoftranscript|> [<|lang|> <|task|>] [<|notimestamps|>]
-//   logit filters: SuppressBlank (begin_suppress_tokens at the first sampled position),
+//   logits processors: SuppressBlank (begin_suppress_tokens at the first sampled position),
 //   SuppressTokens (generation_config suppress_tokens + the task/SOT/no-speech specials) and
 //   ApplyTimestampRules (paired timestamps, non-decreasing, max initial timestamp 1.0 s, timestamp
 //   forced when their total probability beats every text token);
-//   greedy (temperature 0), sampling (temperature > 0, best_of candidates) or beam search
-//   (beam_size, patience 1.0); candidates ranked by sum logprob / length; no-speech probability
-//   from the logits at the <|startoftranscript|> position.
+//   greedy (temperature 0), sampling (temperature > 0, best_of candidates) or beam search with the
+//   openai beam scorer (beam_size, patience 1.0); candidates ranked by sum logprob / length.
+// Whisper's own parts stay here: the no-speech probability from the logits at the
+// <|startoftranscript|> position, language detection, the compression ratio (temperature fallback
+// is whisper_transcribe's).
 #include <map>
 #include <string>
 #include <vector>
 
 #include <torch/torch.h>
 
+#include "nlpc/models/generation/logits_processors.h"
 #include "nlpc/models/whisper/whisper.h"
 
 namespace nlpc::text {
@@ -87,8 +91,13 @@ std::vector<std::pair<std::string, double>> detect_language(WhisperForConditiona
 DecodeResult decode_window(WhisperForConditionalGeneration& model, const torch::Tensor& encoder_out,
                            const WhisperTokens& t, const text::Tokenizer& tok, const DecodeOptions& opts);
 
-// Applies SuppressBlank/SuppressTokens/ApplyTimestampRules to logits [batch, vocab] in place.
-// tokens: one sequence per row (initial tokens included); sample_begin: length of the initial tokens.
+// The logits processors of a window: SuppressBlank, SuppressTokens, and ApplyTimestampRules when
+// opts.timestamps. sample_begin: length of the initial tokens.
+LogitsProcessorList whisper_logits_processors(const WhisperTokens& t, const DecodeOptions& opts,
+                                              int64_t sample_begin);
+
+// Applies whisper_logits_processors to logits [batch, vocab] in place. tokens: one sequence per row
+// (initial tokens included, every row as long); sample_begin: length of the initial tokens.
 void apply_logit_filters(torch::Tensor& logits, const std::vector<std::vector<int64_t>>& tokens,
                          size_t sample_begin, const WhisperTokens& t, const DecodeOptions& opts);
 

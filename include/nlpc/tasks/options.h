@@ -3,6 +3,7 @@
 // (src/cli/cmd_eval.cpp, cmd_predict.cpp), read by src/commands/ and by each task's eval/predict
 // functions (src/tasks/<task>/). Torch-free.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +13,10 @@
 #include "nlpc/runs/run.h"
 
 namespace nlpc {
+
+namespace io {
+class RowSink;
+}
 
 // Command-line overrides of generation_config.json (unset = the model folder's value).
 struct GenerationOverrides {
@@ -86,5 +91,16 @@ struct PredictStats : RowSkips {
 // The input table of `nlpc predict` (--input-format, --delimiter; ragged rows readable with
 // --on-error skip, so that read_window can skip them). --on-error other than fail|skip: UsageError.
 io::TableReader open_predict_input(const PredictOptions& opts);
+
+// The streaming loop of every task's predict: reads `reader` in windows of up to `window`
+// well-formed rows (malformed ones fail or are skipped per opts.on_error), calls `process` on each
+// window (which writes its rows, in input order, to `sink`), shows a progress bar named `label`,
+// commits `sink` at the end and returns the statistics.
+PredictStats stream_windows(io::TableReader& reader, const PredictOptions& opts, size_t window,
+                            const std::string& label, io::RowSink& sink,
+                            const std::function<void(const std::vector<io::TableRecord>&)>& process);
+
+// Logs the `eval.*` parameters every scoring run records (model, data, columns, bootstrap, ci).
+void log_eval_params(runs::Run& run, const EvalCommandOptions& opts);
 
 }  // namespace nlpc

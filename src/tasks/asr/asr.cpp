@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "nlpc/core/error.h"
+#include "nlpc/core/strings.h"
 #include "nlpc/core/progress.h"
 #include "nlpc/core/signals.h"
 #include "nlpc/io/row_sink.h"
@@ -16,14 +17,6 @@
 
 namespace nlpc {
 namespace fs = std::filesystem;
-
-namespace {
-std::string strip(const std::string& s) {
-  auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
-}
-}  // namespace
 
 // Transcription settings for scoring and pipelines: deterministic greedy decoding without
 // timestamps (as fine-tuned Whisper models and nlpc-trained ones are used), one window per clip
@@ -46,7 +39,7 @@ std::vector<std::string> transcribe_manifest(WhisperTranscriber& tr, const AsrMa
   for (size_t i = 0; i < m.audio.size(); ++i) {
     check_interrupted();
     try {
-      hyps.push_back(strip(tr.transcribe_file(m.audio[i]).text));
+      hyps.push_back(trim(tr.transcribe_file(m.audio[i]).text));
     } catch (const InputError& e) {
       throw InputError(m.file, m.lines[i], static_cast<int64_t>(m.audio_index) + 1,
                        "audio file " + m.audio[i] + ": " + e.what());

@@ -117,13 +117,7 @@ eval::MetricSet score_asr_model(const AsrScoreSettings& opts, runs::Run& run, co
 
 
 std::map<std::string, double> evaluate_asr(const EvalCommandOptions& opts, runs::Run& run) {
-  run.log_params(nlohmann::json{{"eval",
-                                 {{"model", opts.model},
-                                  {"data", opts.data},
-                                  {"text_column", opts.spec.text_column},
-                                  {"label_column", opts.spec.label_column},
-                                  {"bootstrap", opts.bootstrap},
-                                  {"ci", opts.ci}}}});
+  log_eval_params(run, opts);
   run.log_param("eval.task", "asr");
   AsrScoreSettings s;
   s.model = opts.model;

@@ -12,6 +12,7 @@
 
 #include "nlpc/audio/mel.h"
 #include "nlpc/core/error.h"
+#include "nlpc/core/strings.h"
 #include "nlpc/core/fs.h"
 #include "nlpc/core/log.h"
 #include "nlpc/core/progress.h"
@@ -68,11 +69,6 @@ std::string decode_text(const Loaded& l, const std::vector<int64_t>& tokens) {
   return l.tok->decode(ids);
 }
 
-std::string strip(const std::string& s) {
-  auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
-}
 
 DecodeResult decode_with_fallback(Loaded& l, const torch::Tensor& enc, DecodeOptions base, const TranscribeOptions& o) {
   DecodeResult r;
@@ -196,7 +192,7 @@ Transcript transcribe_samples(Loaded& l, const std::vector<float>& samples, cons
     int64_t advance = split_segments(l, r, time_offset, segment_size, current);
     seek += std::max<int64_t>(advance, 1);
     for (auto& s : current) {
-      if (s.start == s.end || strip(s.text).empty()) continue;  // instantaneous or empty
+      if (s.start == s.end || trim(s.text).empty()) continue;  // instantaneous or empty
       all_tokens.insert(all_tokens.end(), s.tokens.begin(), s.tokens.end());
       tr.text += s.text;
       tr.segments.push_back(std::move(s));

@@ -14,13 +14,7 @@
 namespace nlpc {
 
 std::map<std::string, double> evaluate_classification(const EvalCommandOptions& opts, runs::Run& run) {
-  run.log_params(nlohmann::json{{"eval",
-                                 {{"model", opts.model},
-                                  {"data", opts.data},
-                                  {"text_column", opts.spec.text_column},
-                                  {"label_column", opts.spec.label_column},
-                                  {"bootstrap", opts.bootstrap},
-                                  {"ci", opts.ci}}}});
+  log_eval_params(run, opts);
   std::map<std::string, double> aggregate;
   auto clf = load_text_classifier(opts.model, opts.device);
   run.log_param("model.type", clf->architecture());

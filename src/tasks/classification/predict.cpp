@@ -145,16 +145,7 @@ PredictStats predict_classification(const PredictOptions& opts) {
 
   const size_t batch = opts.batch_size > 0 ? static_cast<size_t>(opts.batch_size) : clf->default_batch_size();
   const size_t window = opts.window > 0 ? static_cast<size_t>(opts.window) : batch * 64;
-  PredictStats stats;
-  const auto t0 = std::chrono::steady_clock::now();
-  ProgressBar bar("predict", -1, "rows");
-  std::vector<io::TableRecord> rows;
-  rows.reserve(window);
-  bool done = false;
-  while (!done) {
-    done = !read_window(reader, columns.size(), window, opts.on_error, stats, rows);
-    if (rows.empty()) break;
-    check_interrupted();
+  return stream_windows(reader, opts, window, "predict", sink, [&](const std::vector<io::TableRecord>& rows) {
     std::vector<std::string> texts, pairs;
     texts.reserve(rows.size());
     for (const auto& r : rows) {
@@ -163,16 +154,7 @@ PredictStats predict_classification(const PredictOptions& opts) {
     }
     const eval::Matrix proba = predict_all(*clf, texts, pair_idx >= 0 ? &pairs : nullptr, batch, "");
     for (size_t r = 0; r < rows.size(); ++r) write_row(sink, layout, rows[r], proba.row(static_cast<int64_t>(r)));
-    stats.rows += static_cast<int64_t>(rows.size());
-    if (reader.input_size() > 0) {
-      bar.set_postfix(std::to_string(100 * reader.bytes_read() / reader.input_size()) + "% of input");
-    }
-    bar.update(stats.rows);
-  }
-  sink.commit();
-  bar.finish();
-  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return stats;
+  });
 }
 
 }  // namespace nlpc

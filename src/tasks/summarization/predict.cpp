@@ -30,15 +30,7 @@ PredictStats predict_summarization(const PredictOptions& opts) {
 
   const size_t batch = opts.batch_size > 0 ? static_cast<size_t>(opts.batch_size) : 16;
   const size_t window = opts.window > 0 ? static_cast<size_t>(opts.window) : batch * 16;
-  PredictStats stats;
-  const auto t0 = std::chrono::steady_clock::now();
-  ProgressBar bar("summarize", -1, "rows");
-  std::vector<io::TableRecord> rows;
-  bool done = false;
-  while (!done) {
-    done = !read_window(reader, columns.size(), window, opts.on_error, stats, rows);
-    if (rows.empty()) break;
-    check_interrupted();
+  return stream_windows(reader, opts, window, "summarize", sink, [&](const std::vector<io::TableRecord>& rows) {
     std::vector<std::string> texts;
     texts.reserve(rows.size());
     for (const auto& r : rows) texts.push_back(join_text_columns(r.fields, text_cols));
@@ -48,13 +40,7 @@ PredictStats predict_summarization(const PredictOptions& opts) {
       f.push_back(out[r]);
       sink.write(f);
     }
-    stats.rows += static_cast<int64_t>(rows.size());
-    bar.update(stats.rows);
-  }
-  sink.commit();
-  bar.finish();
-  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return stats;
+  });
 }
 
 }  // namespace nlpc

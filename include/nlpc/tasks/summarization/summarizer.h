@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "nlpc/tasks/summarization/summarize.h"
-#include "nlpc/models/generation.h"
+#include "nlpc/models/generation/hf_generate.h"
 #include "nlpc/models/t5/t5.h"
 #include "nlpc/text/tokenizer.h"
 

@@ -1,11 +1,12 @@
 #pragma once
 // Text generation for encoder-decoder models with Hugging Face `generate()` semantics
-// (transformers 4.33: greedy_search, sample, beam_search with BeamSearchScorer/BeamHypotheses):
+// (transformers 4.33: greedy_search, sample, beam_search with BeamSearchScorer/BeamHypotheses),
+// on the shared decoding engine (engine.h):
 //  - greedy (num_beams 1, do_sample false), multinomial sampling (temperature, top_k, top_p; seeded),
 //    beam search (num_beams > 1; length_penalty: score = sum_logprobs / len(hyp)**length_penalty where
 //    len(hyp) counts the decoder start token and not the eos; early_stopping true/false/"never").
-//  - logits processors: min_length (eos is banned while the decoder sequence, start token included,
-//    is shorter than min_length), no_repeat_ngram_size.
+//  - logits processors: no_repeat_ngram_size, then min_length (eos is banned while the decoder
+//    sequence, start token included, is shorter than min_length).
 //  - length limit: max_new_tokens when set, else max_length (total decoder length, start token
 //    included, HF default 20).
 // Output rows start with the decoder start token; finished rows are padded with pad_token_id.
@@ -14,14 +15,16 @@
 #include <optional>
 #include <string>
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include "nlpc/models/generation/beam_scorers.h"
+#include "nlpc/models/generation/engine.h"
+#include "nlpc/models/generation/logits_processors.h"
 
 namespace nlpc::models {
 
 class T5ForConditionalGenerationImpl;
-
-enum class EarlyStopping { kFalse, kTrue, kNever };
 
 // Field names are those of transformers.GenerationConfig; defaults are its defaults.
 struct GenerationOptions {
@@ -57,16 +60,8 @@ void apply_generation_config(GenerationOptions& o, const nlohmann::json& j, cons
 // Options for a model folder: defaults, then <dir>/generation_config.json when present.
 GenerationOptions load_generation_options(const std::string& dir);
 
-// One decoding session over a batch of encoder outputs.
-class DecoderSession {
- public:
-  virtual ~DecoderSession() = default;
-  // ids: [rows, len], every decoder token so far (start token first). Returns next-token logits
-  // [rows, vocab] for the last position.
-  virtual torch::Tensor next_logits(const torch::Tensor& ids) = 0;
-  // Beam search: row i of the next step continues row index[i] of this step.
-  virtual void reorder(const torch::Tensor& index) = 0;
-};
+// HF's logits processors for `o` (no_repeat_ngram, min_length), in HF's order.
+LogitsProcessorList hf_logits_processors(const GenerationOptions& o, int64_t eos);
 
 // Something that can start a decoding session for (already encoded) source rows.
 class Seq2SeqGenerator {
@@ -74,8 +69,9 @@ class Seq2SeqGenerator {
   virtual ~Seq2SeqGenerator() = default;
   // input_ids, attention_mask: [batch, src]. `repeat` copies each row that many times (beams),
   // consecutively (row b*repeat + j).
-  virtual std::unique_ptr<DecoderSession> start(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
-                                                int64_t repeat, bool use_cache) = 0;
+  virtual std::unique_ptr<DecoderSession> start(const torch::Tensor& input_ids,
+                                                const torch::Tensor& attention_mask, int64_t repeat,
+                                                bool use_cache) = 0;
   virtual int64_t decoder_start_token_id() const = 0;
   virtual int64_t eos_token_id() const = 0;
   virtual int64_t pad_token_id() const = 0;
@@ -84,20 +80,9 @@ class Seq2SeqGenerator {
 // input_ids, attention_mask: [batch, src] (padding marked 0 in the mask). Returns [batch, len] int64
 // on the input's device. Runs under NoGradGuard; the T5 overload runs the model in eval() mode (and
 // restores training mode afterwards).
-torch::Tensor generate(Seq2SeqGenerator& model, const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
-                       const GenerationOptions& options);
+torch::Tensor generate(Seq2SeqGenerator& model, const torch::Tensor& input_ids,
+                       const torch::Tensor& attention_mask, const GenerationOptions& options);
 torch::Tensor generate(T5ForConditionalGenerationImpl& model, const torch::Tensor& input_ids,
                        const torch::Tensor& attention_mask, const GenerationOptions& options);
-
-namespace detail {
-// HF logits processors (in place, on [rows, vocab] scores): no_repeat_ngram then min_length.
-void process_logits(const torch::Tensor& ids, torch::Tensor& scores, const GenerationOptions& o, int64_t eos);
-// HF warpers: temperature, top-k, top-p (min_tokens_to_keep 1).
-torch::Tensor warp_logits(torch::Tensor scores, const GenerationOptions& o);
-torch::Tensor greedy_or_sample(DecoderSession& s, int64_t batch, const GenerationOptions& o, int64_t start,
-                               int64_t eos, int64_t pad, torch::Device device);
-torch::Tensor beam_search(DecoderSession& s, int64_t batch, const GenerationOptions& o, int64_t start, int64_t eos,
-                          int64_t pad, torch::Device device);
-}  // namespace detail
 
 }  // namespace nlpc::models

@@ -1,0 +1,12 @@
+#pragma once
+// Small string helpers shared by every area.
+#include <string>
+
+namespace nlpc {
+
+// `s` without leading and trailing characters of `spaces` (default: spaces, tabs, CR, LF).
+std::string trim(const std::string& s, const char* spaces = " \t\r\n");
+// True when `s` holds only spaces, tabs and line breaks.
+bool is_blank(const std::string& s);
+
+}  // namespace nlpc
