@@ -6,6 +6,7 @@
 #include "nlpc/models/config.h"
 #include "nlpc/models/encoder.h"
 #include "nlpc/models/layers.h"
+#include "nlpc/models/layers/attention.h"
 
 namespace nlpc::models {
 
@@ -18,9 +19,9 @@ class DistilBertLayer : public torch::nn::Module {
  private:
   DistilBertConfig config_;
   Activation act_;
-  torch::nn::Linear q_{nullptr}, k_{nullptr}, v_{nullptr}, out_{nullptr}, lin1_{nullptr}, lin2_{nullptr};
+  MultiHeadAttention attention_{nullptr};
+  torch::nn::Linear lin1_{nullptr}, lin2_{nullptr};
   torch::nn::LayerNorm sa_norm_{nullptr}, out_norm_{nullptr};
-  FusedQKV qkv_;
 };
 
 class DistilBertModel : public Encoder {
