@@ -20,20 +20,22 @@ torch::Tensor norm(const torch::Tensor& x, const torch::nn::LayerNorm& ln) {
   return torch::layer_norm(x, ln->options.normalized_shape(), ln->weight, ln->bias, ln->options.eps());
 }
 
-torch::Tensor maybe_dropout(const torch::Tensor& x, double p, bool training) {
-  return training && p > 0 ? torch::dropout(x, p, true) : x;
-}
-
 }  // namespace
 
 BertLayer::BertLayer(const BertConfig& c, const Activation& act)
     : config_(c), act_(act), gelu_(c.hidden_act == "gelu") {
   const int64_t h = c.hidden_size;
   auto attention = child(*this, "attention");
-  auto self = child(*attention, "self");
-  query_ = self->register_module("query", Linear(h, h));
-  key_ = self->register_module("key", Linear(h, h));
-  value_ = self->register_module("value", Linear(h, h));
+  // BertSelfAttention: attention.self.{query,key,value}; its output projection is BertSelfOutput's
+  AttentionOptions a;
+  a.hidden_size = h;
+  a.num_heads = c.num_attention_heads;
+  a.q_name = "query";
+  a.k_name = "key";
+  a.v_name = "value";
+  a.out_name.clear();
+  a.dropout = c.attention_probs_dropout_prob;
+  self_ = attention->register_module("self", MultiHeadAttention(a));
   auto attn_out = child(*attention, "output");
   attn_dense_ = attn_out->register_module("dense", Linear(h, h));
   attn_norm_ = layer_norm(*attn_out, h, c.layer_norm_eps);
@@ -45,8 +47,7 @@ BertLayer::BertLayer(const BertConfig& c, const Activation& act)
 
 torch::Tensor BertLayer::forward(const torch::Tensor& x, const torch::Tensor& bias) {
   // x: [batch, seq, hidden]; BertSelfAttention + BertSelfOutput (post-LN residual)
-  torch::Tensor ctx = qkv_.forward(x, bias, query_, key_, value_, config_.num_attention_heads,
-                                   config_.attention_probs_dropout_prob, is_training());
+  torch::Tensor ctx = self_->forward(x, bias);  // [batch, seq, hidden]
   torch::Tensor a = maybe_dropout(linear_forward(ctx, attn_dense_), config_.hidden_dropout_prob, is_training());
   a = norm(a.add_(x), attn_norm_);
   // BertIntermediate + BertOutput: [batch, seq, intermediate] -> [batch, seq, hidden]

@@ -7,10 +7,6 @@
 namespace nlpc::models {
 namespace {
 
-torch::Tensor maybe_dropout(const torch::Tensor& x, double p, bool training) {
-  return training && p > 0 ? torch::dropout(x, p, true) : x;
-}
-
 void validate(const ClassifierOptions& o) {
   if (o.labels.empty()) throw UsageError("a classifier needs at least one label");
   if (o.problem_type != ProblemType::kRegression && o.labels.size() < 2 &&

@@ -13,10 +13,6 @@ torch::Tensor norm(const torch::Tensor& x, const torch::nn::LayerNorm& ln) {
   return torch::layer_norm(x, ln->options.normalized_shape(), ln->weight, ln->bias, ln->options.eps());
 }
 
-torch::Tensor maybe_dropout(const torch::Tensor& x, double p, bool training) {
-  return training && p > 0 ? torch::dropout(x, p, true) : x;
-}
-
 torch::nn::LayerNorm make_norm(int64_t dim) {
   // DistilBERT hard-codes eps=1e-12 for every LayerNorm.
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(1e-12));
@@ -26,11 +22,16 @@ torch::nn::LayerNorm make_norm(int64_t dim) {
 
 DistilBertLayer::DistilBertLayer(const DistilBertConfig& c, const Activation& act) : config_(c), act_(act) {
   const int64_t d = c.dim;
-  auto attention = register_module("attention", std::make_shared<torch::nn::Module>());
-  q_ = attention->register_module("q_lin", Linear(d, d));
-  k_ = attention->register_module("k_lin", Linear(d, d));
-  v_ = attention->register_module("v_lin", Linear(d, d));
-  out_ = attention->register_module("out_lin", Linear(d, d));
+  // MultiHeadSelfAttention: attention.{q_lin,k_lin,v_lin,out_lin}
+  AttentionOptions a;
+  a.hidden_size = d;
+  a.num_heads = c.n_heads;
+  a.q_name = "q_lin";
+  a.k_name = "k_lin";
+  a.v_name = "v_lin";
+  a.out_name = "out_lin";
+  a.dropout = c.attention_dropout;
+  attention_ = register_module("attention", MultiHeadAttention(a));
   sa_norm_ = register_module("sa_layer_norm", make_norm(d));
   auto ffn = register_module("ffn", std::make_shared<torch::nn::Module>());
   lin1_ = ffn->register_module("lin1", Linear(d, c.hidden_dim));
@@ -40,8 +41,7 @@ DistilBertLayer::DistilBertLayer(const DistilBertConfig& c, const Activation& ac
 
 torch::Tensor DistilBertLayer::forward(const torch::Tensor& x, const torch::Tensor& bias) {
   // x: [batch, seq, dim]; MultiHeadSelfAttention (padding keys get finfo.min) + residual + sa_layer_norm
-  torch::Tensor ctx = qkv_.forward(x, bias, q_, k_, v_, config_.n_heads, config_.attention_dropout, is_training());
-  torch::Tensor sa = norm(linear_forward(ctx, out_).add_(x), sa_norm_);
+  torch::Tensor sa = norm(attention_->forward(x, bias).add_(x), sa_norm_);
   // FFN: lin1 -> activation -> lin2 -> dropout, residual + output_layer_norm -> [batch, seq, dim]
   torch::Tensor f = maybe_dropout(linear_forward(act_(linear_forward(sa, lin1_)), lin2_), config_.dropout, is_training());
   return norm(f.add_(sa), out_norm_);

@@ -46,6 +46,8 @@ const std::vector<NamedActivation>& activations() {
   return table;
 }
 
+}  // namespace
+
 // Inference fast paths (no autograd, float32 on the CPU, several libtorch threads, OpenBLAS): the
 // work is split over libtorch's thread pool (rows of a GEMM, or (batch, head) attention problems)
 // and each worker calls a single-threaded GEMM. For the small matrices of bert-mini-sized models
@@ -82,9 +84,10 @@ constexpr int64_t kMaxRowParallelWeight = 256 * 1024;
 bool use_parallel_linear(const torch::Tensor& x2, const torch::Tensor& w) {
   return w.numel() <= kMaxRowParallelWeight && x2.size(0) >= 64 && fast_inference(x2);
 }
-bool use_parallel_attention(const torch::Tensor& x2) { return x2.size(0) >= 64 && fast_inference(x2); }
 
-}  // namespace
+torch::Tensor maybe_dropout(const torch::Tensor& x, double p, bool training) {
+  return training && p > 0 ? torch::dropout(x, p, true) : x;
+}
 
 std::string supported_activations() {
   std::string s;
@@ -121,77 +124,6 @@ torch::Tensor linear_forward(const torch::Tensor& x, const torch::nn::Linear& la
                                              : torch::mm(x2, w.t());
   sizes.back() = w.size(0);
   return y.view(sizes);
-}
-
-torch::Tensor FusedQKV::forward(const torch::Tensor& x, const torch::Tensor& bias, const torch::nn::Linear& q,
-                                const torch::nn::Linear& k, const torch::nn::Linear& v, int64_t num_heads,
-                                double dropout_p, bool training) {
-  // x: [batch, seq, hidden]
-  const int64_t batch = x.size(0), seq = x.size(1), hidden = x.size(2);
-  const int64_t head_dim = hidden / num_heads;
-  torch::Tensor w, b;
-  if (torch::GradMode::is_enabled()) {
-    w = torch::cat({q->weight, k->weight, v->weight}, 0);
-    b = torch::cat({q->bias, k->bias, v->bias}, 0);
-  } else {
-    std::vector<int64_t> key;
-    for (const auto* t : {&q->weight, &k->weight, &v->weight, &q->bias, &k->bias, &v->bias}) {
-      key.push_back(reinterpret_cast<int64_t>(t->data_ptr()));
-      key.push_back(static_cast<int64_t>(t->_version()));
-    }
-    key.push_back(num_heads);
-    std::lock_guard<std::mutex> lock(*mutex_);
-    if (key != key_ || !weight_.defined()) {
-      // The 1/sqrt(head_dim) score scale is folded into the query rows of the cached weight.
-      c10::InferenceMode off(false);
-      const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
-      weight_ = torch::cat({q->weight * scale, k->weight, v->weight}, 0);
-      bias_ = torch::cat({q->bias * scale, k->bias, v->bias}, 0);
-      key_ = key;
-    }
-    w = weight_;
-    b = bias_;
-  }
-  const bool scaled = !torch::GradMode::is_enabled();
-  const torch::Tensor x2 = x.reshape({batch * seq, hidden});
-  if (scaled && use_parallel_attention(x2)) {
-    // One (batch, head) problem per task: scores [seq, seq] = q k^T + mask bias, softmax in place,
-    // context = probs v written straight into its [batch, seq, hidden] slot. q/k/v are strided
-    // views into the fused projection (row stride 3*hidden), which BLAS takes without copies.
-    const torch::Tensor qkv =
-        (use_parallel_linear(x2, w) ? parallel_linear(x2, w, b) : torch::addmm(b, x2, w.t())).view({batch, seq, 3 * hidden});
-    torch::Tensor ctx = torch::empty({batch, seq, hidden}, x.options());
-    BlasThreadsScope single(1);
-    at::parallel_for(0, batch * num_heads, 1, [&](int64_t begin, int64_t end) {
-      torch::Tensor scores = torch::empty({seq, seq}, x.options());
-      for (int64_t i = begin; i < end; ++i) {
-        const int64_t bi = i / num_heads, h = i % num_heads;
-        const torch::Tensor rows = qkv.select(0, bi);  // [seq, 3*hidden]
-        const torch::Tensor qh = rows.narrow(1, h * head_dim, head_dim);
-        const torch::Tensor kh = rows.narrow(1, hidden + h * head_dim, head_dim);
-        const torch::Tensor vh = rows.narrow(1, 2 * hidden + h * head_dim, head_dim);
-        at::mm_out(scores, qh, kh.t());
-        if (bias.defined()) scores.add_(bias.select(0, bi).select(0, 0));  // [1, seq] over the rows
-        at::_softmax_out(scores, scores, -1, false);
-        torch::Tensor out = ctx.select(0, bi).narrow(1, h * head_dim, head_dim);
-        at::mm_out(out, scores, vh);
-      }
-    });
-    return ctx;
-  }
-  // qkv: [batch*seq, 3*hidden] -> [3, batch, heads, seq, head_dim]
-  torch::Tensor qkv = torch::addmm(b, x2, w.t());
-  qkv = qkv.view({batch, seq, 3, num_heads, head_dim}).permute({2, 0, 3, 1, 4});
-  torch::Tensor qh = qkv[0], kh = qkv[1], vh = qkv[2];
-  // scores: [batch, heads, seq, seq]
-  torch::Tensor scores = torch::matmul(qh, kh.transpose(-1, -2));
-  if (!scaled) scores.mul_(1.0 / std::sqrt(static_cast<double>(head_dim)));
-  if (bias.defined()) scores.add_(bias);
-  torch::Tensor probs = torch::softmax(scores, -1);
-  if (training && dropout_p > 0) probs = torch::dropout(probs, dropout_p, true);
-  // context: [batch, heads, seq, head_dim] -> [batch, seq, hidden]
-  torch::Tensor ctx = torch::matmul(probs, vh);
-  return ctx.permute({0, 2, 1, 3}).reshape({batch, seq, hidden});
 }
 
 void hf_init_weights(torch::nn::Module& module, double std) {

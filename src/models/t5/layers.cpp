@@ -47,110 +47,68 @@ torch::Tensor T5LayerNormImpl::forward(const torch::Tensor& x) {
 
 // ---------------------------------------------------------------------------------------------
 
-T5AttentionImpl::T5AttentionImpl(const T5Config& c, bool is_decoder, bool has_relative_attention_bias)
-    : is_decoder_(is_decoder),
-      has_bias_(has_relative_attention_bias),
-      n_heads_(c.num_heads),
-      d_kv_(c.d_kv),
-      num_buckets_(c.relative_attention_num_buckets),
-      max_distance_(c.relative_attention_max_distance),
-      dropout_(c.dropout_rate) {
-  const int64_t inner = c.inner_dim();
-  auto lin = [](int64_t in, int64_t out) { return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false)); };
-  q = register_module("q", lin(c.d_model, inner));
-  k = register_module("k", lin(c.d_model, inner));
-  v = register_module("v", lin(c.d_model, inner));
-  o = register_module("o", lin(inner, c.d_model));
-  if (has_bias_)
-    relative_attention_bias =
-        register_module("relative_attention_bias", torch::nn::Embedding(num_buckets_, n_heads_));
+AttentionOptions t5_attention_options(const T5Config& c, bool relative_bias) {
+  AttentionOptions a;
+  a.hidden_size = c.d_model;
+  a.num_heads = c.num_heads;
+  a.head_dim = c.d_kv;
+  a.q_name = "q";
+  a.k_name = "k";
+  a.v_name = "v";
+  a.out_name = "o";
+  a.q_bias = a.k_bias = a.v_bias = a.out_bias = false;
+  a.scaled = false;
+  a.softmax_fp32 = true;
+  a.dropout = c.dropout_rate;
+  a.relative_attention_buckets = relative_bias ? c.relative_attention_num_buckets : 0;
+  return a;
 }
 
-torch::Tensor T5AttentionImpl::shape_heads(const torch::Tensor& x) const {
-  // x: [batch, len, heads * d_kv] -> [batch, heads, len, d_kv]
-  return x.view({x.size(0), -1, n_heads_, d_kv_}).transpose(1, 2);
-}
-
-torch::Tensor T5AttentionImpl::compute_bias(int64_t q_len, int64_t k_len, int64_t past_len) const {
-  auto dev = relative_attention_bias->weight.device();
-  auto opts = torch::TensorOptions().dtype(torch::kLong).device(dev);
+torch::Tensor t5_compute_bias(const torch::nn::Embedding& table, const T5Config& c, bool is_decoder, int64_t q_len,
+                              int64_t k_len, int64_t past_len) {
+  auto opts = torch::TensorOptions().dtype(torch::kLong).device(table->weight.device());
   auto context = torch::arange(past_len, past_len + q_len, opts).unsqueeze(1);  // [q, 1]
   auto memory = torch::arange(k_len, opts).unsqueeze(0);                        // [1, k]
-  auto buckets = t5_relative_position_bucket(memory - context, !is_decoder_, num_buckets_, max_distance_);
-  auto values = torch::embedding(relative_attention_bias->weight, buckets);  // [q, k, heads]
-  return values.permute({2, 0, 1}).unsqueeze(0);   // [1, heads, q, k]
-}
-
-torch::Tensor T5AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& kv_states,
-                                       const torch::Tensor& mask, torch::Tensor& position_bias,
-                                       KVCache* cache, int64_t past_len) {
-  // x: [batch, q_len, d_model]
-  const int64_t batch = x.size(0), q_len = x.size(1);
-  auto query = shape_heads(q(x));  // [batch, heads, q_len, d_kv]
-  torch::Tensor key, value;
-  if (kv_states.defined()) {  // cross-attention: keys/values from the encoder, computed once
-    if (cache && cache->defined()) {
-      key = cache->k;
-      value = cache->v;
-    } else {
-      key = shape_heads(k(kv_states));
-      value = shape_heads(v(kv_states));
-      if (cache) *cache = {key, value};
-    }
-  } else {
-    key = shape_heads(k(x));
-    value = shape_heads(v(x));
-    if (cache) {
-      if (cache->defined()) {
-        key = torch::cat({cache->k, key}, 2);
-        value = torch::cat({cache->v, value}, 2);
-      }
-      *cache = {key, value};
-    }
-  }
-  const int64_t k_len = key.size(2);
-  auto scores = torch::matmul(query, key.transpose(3, 2));  // [batch, heads, q_len, k_len], no scaling
-  if (!position_bias.defined()) {
-    if (has_bias_) {
-      position_bias = compute_bias(q_len, k_len, past_len);
-    } else {
-      position_bias = torch::zeros({1, n_heads_, q_len, k_len}, scores.options());
-    }
-    if (mask.defined()) position_bias = position_bias + mask;  // mask: [batch, 1, q_len|1, k_len]
-  }
-  scores = scores + position_bias;
-  auto weights = torch::softmax(scores.to(torch::kFloat), -1).to(scores.scalar_type());
-  weights = torch::dropout(weights, dropout_, is_training());
-  auto out = torch::matmul(weights, value);  // [batch, heads, q_len, d_kv]
-  out = out.transpose(1, 2).contiguous().view({batch, q_len, n_heads_ * d_kv_});
-  return o(out);  // [batch, q_len, d_model]
+  auto buckets = t5_relative_position_bucket(memory - context, !is_decoder, c.relative_attention_num_buckets,
+                                             c.relative_attention_max_distance);
+  auto values = torch::embedding(table->weight, buckets);  // [q, k, heads]
+  return values.permute({2, 0, 1}).unsqueeze(0);           // [1, heads, q, k]
 }
 
 // ---------------------------------------------------------------------------------------------
 
 T5LayerSelfAttentionImpl::T5LayerSelfAttentionImpl(const T5Config& c, bool is_decoder, bool has_bias)
-    : dropout_(c.dropout_rate) {
-  SelfAttention = register_module("SelfAttention", T5Attention(c, is_decoder, has_bias));
+    : config_(c), is_decoder_(is_decoder) {
+  SelfAttention = register_module("SelfAttention", MultiHeadAttention(t5_attention_options(c, has_bias)));
   layer_norm = register_module("layer_norm", T5LayerNorm(c.d_model, c.layer_norm_epsilon));
 }
 
 torch::Tensor T5LayerSelfAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& mask,
                                                 torch::Tensor& position_bias, KVCache* cache, int64_t past_len) {
   // x: [batch, len, d_model]; pre-norm residual
-  auto h = SelfAttention->forward(layer_norm(x), {}, mask, position_bias, cache, past_len);
-  return x + torch::dropout(h, dropout_, is_training());
+  const int64_t len = x.size(1), k_len = past_len + len;
+  if (!position_bias.defined()) {
+    const auto& table = SelfAttention->relative_attention_bias;
+    position_bias = table ? t5_compute_bias(table, config_, is_decoder_, len, k_len, past_len)
+                          : torch::zeros({1, config_.num_heads, len, k_len}, x.options());
+    if (mask.defined()) position_bias = position_bias + mask;  // mask: [batch, 1, len|1, k_len]
+  }
+  auto h = SelfAttention->forward(layer_norm(x), position_bias, cache);
+  return x + torch::dropout(h, config_.dropout_rate, is_training());
 }
 
 T5LayerCrossAttentionImpl::T5LayerCrossAttentionImpl(const T5Config& c) : dropout_(c.dropout_rate) {
-  EncDecAttention = register_module("EncDecAttention", T5Attention(c, /*is_decoder=*/true, false));
+  EncDecAttention = register_module("EncDecAttention", MultiHeadAttention(t5_attention_options(c, false)));
   layer_norm = register_module("layer_norm", T5LayerNorm(c.d_model, c.layer_norm_epsilon));
 }
 
 torch::Tensor T5LayerCrossAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& encoder_states,
                                                  const torch::Tensor& encoder_mask, torch::Tensor& position_bias,
                                                  KVCache* cache) {
-  // x: [batch, tgt, d_model]; encoder_states: [batch, src, d_model]
-  auto h = EncDecAttention->forward(layer_norm(x), encoder_states, encoder_mask, position_bias, cache, 0);
+  // x: [batch, tgt, d_model]; encoder_states: [batch, src, d_model]. Without relative attention bias
+  // the cross-attention bias is the encoder mask alone (HF adds it to zeros).
+  if (!position_bias.defined()) position_bias = encoder_mask;
+  auto h = EncDecAttention->forward(layer_norm(x), position_bias, cache, encoder_states);
   return x + torch::dropout(h, dropout_, is_training());
 }
 

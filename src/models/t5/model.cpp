@@ -16,11 +16,7 @@ torch::Tensor additive_mask(const torch::Tensor& keep) {
 }  // namespace
 
 void T5DecoderCache::reorder(const torch::Tensor& index) {
-  for (auto& l : layers) {
-    if (!l.self_attn.defined()) continue;
-    l.self_attn.k = l.self_attn.k.index_select(0, index);
-    l.self_attn.v = l.self_attn.v.index_select(0, index);
-  }
+  for (auto& l : layers) l.self_attn.reorder(index);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -178,11 +174,11 @@ void t5_init_weights(T5ForConditionalGenerationImpl& m) {
       for (auto* lin : {&d->wi, &d->wi_0, &d->wi_1})
         if (*lin) (*lin)->weight.normal_(0.0, f * std::pow(dm, -0.5));
       d->wo->weight.normal_(0.0, f * std::pow(static_cast<double>(c.d_ff), -0.5));
-    } else if (auto* a = dynamic_cast<T5AttentionImpl*>(mod)) {
+    } else if (auto* a = dynamic_cast<MultiHeadAttentionImpl*>(mod)) {
       a->q->weight.normal_(0.0, f * std::pow(dm * c.d_kv, -0.5));
       a->k->weight.normal_(0.0, f * std::pow(dm, -0.5));
       a->v->weight.normal_(0.0, f * std::pow(dm, -0.5));
-      a->o->weight.normal_(0.0, f * std::pow(static_cast<double>(c.num_heads * c.d_kv), -0.5));
+      a->out->weight.normal_(0.0, f * std::pow(static_cast<double>(c.num_heads * c.d_kv), -0.5));
       if (a->relative_attention_bias) a->relative_attention_bias->weight.normal_(0.0, f * std::pow(dm, -0.5));
     }
   }

@@ -121,98 +121,40 @@ nlohmann::json whisper_config_to_json(const WhisperConfig& c) {
 
 // ---- caches ----
 
-int64_t WhisperCache::length() const {
-  if (self_kv.empty() || !self_kv[0].k.defined()) return 0;
-  return self_kv[0].k.size(2);
-}
+int64_t WhisperCache::length() const { return self_kv.empty() ? 0 : self_kv[0].length(); }
 
 void WhisperCache::reorder(const torch::Tensor& index) {
   for (auto* kvs : {&self_kv, &cross_kv}) {
-    for (auto& kv : *kvs) {
-      if (kv.k.defined()) {
-        kv.k = kv.k.index_select(0, index);
-        kv.v = kv.v.index_select(0, index);
-      }
-    }
+    for (auto& kv : *kvs) kv.reorder(index);
   }
 }
 
 void WhisperCache::clear() {
-  for (auto& kv : self_kv) kv = {};
-  for (auto& kv : cross_kv) kv = {};
+  for (auto& kv : self_kv) kv.clear();
+  for (auto& kv : cross_kv) kv.clear();
 }
 
 // ---- attention ----
 
-WhisperAttentionImpl::WhisperAttentionImpl(int64_t d_model, int64_t heads)
-    : heads_(heads), head_dim_(d_model / heads), scaling_(std::pow(static_cast<double>(d_model / heads), -0.5)) {
-  k_proj = register_module("k_proj", linear(d_model, d_model, false));
-  v_proj = register_module("v_proj", linear(d_model, d_model, true));
-  q_proj = register_module("q_proj", linear(d_model, d_model, true));
-  out_proj = register_module("out_proj", linear(d_model, d_model, true));
-}
-
-torch::Tensor WhisperAttentionImpl::split_heads(const torch::Tensor& x) const {
-  // x: [b, t, d] -> [b, h, t, dh]
-  return x.view({x.size(0), x.size(1), heads_, head_dim_}).transpose(1, 2);
-}
-
-torch::Tensor WhisperAttentionImpl::attend(const torch::Tensor& q, const torch::Tensor& k,
-                                           const torch::Tensor& v, bool causal) const {
-  // q: [b, h, tq, dh], k/v: [b, h, tk, dh]
-  auto scores = torch::matmul(q, k.transpose(-1, -2));  // [b, h, tq, tk]
-  int64_t tq = q.size(2), tk = k.size(2);
-  if (causal && tq > 1) {
-    // query i (absolute position tk - tq + i) sees keys 0..tk - tq + i
-    auto mask = torch::ones({tq, tk}, torch::TensorOptions().dtype(torch::kBool).device(q.device()))
-                    .triu(tk - tq + 1);
-    scores = scores.masked_fill(mask, -std::numeric_limits<float>::infinity());
-  }
-  auto probs = torch::softmax(scores, -1);
-  auto ctx = torch::matmul(probs, v);  // [b, h, tq, dh]
-  ctx = ctx.transpose(1, 2).reshape({q.size(0), tq, heads_ * head_dim_});
-  return torch::nn::functional::linear(ctx, out_proj->weight, out_proj->bias);
-}
-
-torch::Tensor WhisperAttentionImpl::forward(const torch::Tensor& x, bool causal, WhisperKV* cache) {
-  // x: [b, t, d]
-  auto q = split_heads(q_proj(x) * scaling_);
-  auto k = split_heads(k_proj(x));
-  auto v = split_heads(v_proj(x));
-  if (cache) {
-    if (cache->k.defined()) {
-      k = torch::cat({cache->k, k}, 2);
-      v = torch::cat({cache->v, v}, 2);
-    }
-    cache->k = k;
-    cache->v = v;
-  }
-  return attend(q, k, v, causal);
-}
-
-torch::Tensor WhisperAttentionImpl::cross(const torch::Tensor& x, const torch::Tensor& source,
-                                          WhisperKV* cache) {
-  // x: [b, t, d], source: [b, s, d]
-  auto q = split_heads(q_proj(x) * scaling_);
-  torch::Tensor k, v;
-  if (cache && cache->k.defined()) {
-    k = cache->k;
-    v = cache->v;
-  } else {
-    k = split_heads(k_proj(source));
-    v = split_heads(v_proj(source));
-    if (cache) {
-      cache->k = k;
-      cache->v = v;
-    }
-  }
-  return attend(q, k, v, false);
+AttentionOptions whisper_attention_options(int64_t d_model, int64_t heads, bool causal) {
+  AttentionOptions a;
+  a.hidden_size = d_model;
+  a.num_heads = heads;
+  a.q_name = "q_proj";
+  a.k_name = "k_proj";
+  a.v_name = "v_proj";
+  a.out_name = "out_proj";
+  a.k_bias = false;
+  a.causal = causal;
+  a.register_kvq = true;
+  return a;
 }
 
 // ---- layers ----
 
 WhisperEncoderLayerImpl::WhisperEncoderLayerImpl(const WhisperConfig& c) {
-  self_attn = register_module("self_attn", WhisperAttention(c.d_model, c.encoder_attention_heads));
+  self_attn = register_module("self_attn",
+                              MultiHeadAttention(whisper_attention_options(c.d_model, c.encoder_attention_heads, false)));
   self_attn_layer_norm = register_module("self_attn_layer_norm", layer_norm(c.d_model));
   fc1 = register_module("fc1", linear(c.d_model, c.encoder_ffn_dim, true));
   fc2 = register_module("fc2", linear(c.encoder_ffn_dim, c.d_model, true));
@@ -221,14 +163,16 @@ WhisperEncoderLayerImpl::WhisperEncoderLayerImpl(const WhisperConfig& c) {
 
 torch::Tensor WhisperEncoderLayerImpl::forward(const torch::Tensor& x) {
   // x: [b, s, d]
-  auto h = x + self_attn(self_attn_layer_norm(x), false);
+  auto h = x + self_attn->forward(self_attn_layer_norm(x));
   return h + fc2(torch::gelu(fc1(final_layer_norm(h))));
 }
 
 WhisperDecoderLayerImpl::WhisperDecoderLayerImpl(const WhisperConfig& c) {
-  self_attn = register_module("self_attn", WhisperAttention(c.d_model, c.decoder_attention_heads));
+  self_attn = register_module("self_attn",
+                              MultiHeadAttention(whisper_attention_options(c.d_model, c.decoder_attention_heads, true)));
   self_attn_layer_norm = register_module("self_attn_layer_norm", layer_norm(c.d_model));
-  encoder_attn = register_module("encoder_attn", WhisperAttention(c.d_model, c.decoder_attention_heads));
+  encoder_attn = register_module(
+      "encoder_attn", MultiHeadAttention(whisper_attention_options(c.d_model, c.decoder_attention_heads, false)));
   encoder_attn_layer_norm = register_module("encoder_attn_layer_norm", layer_norm(c.d_model));
   fc1 = register_module("fc1", linear(c.d_model, c.decoder_ffn_dim, true));
   fc2 = register_module("fc2", linear(c.decoder_ffn_dim, c.d_model, true));
@@ -236,10 +180,10 @@ WhisperDecoderLayerImpl::WhisperDecoderLayerImpl(const WhisperConfig& c) {
 }
 
 torch::Tensor WhisperDecoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& encoder_out,
-                                               WhisperKV* self_cache, WhisperKV* cross_cache) {
+                                               KVCache* self_cache, KVCache* cross_cache) {
   // x: [b, t, d], encoder_out: [b, s, d]
-  auto h = x + self_attn(self_attn_layer_norm(x), true, self_cache);
-  h = h + encoder_attn->cross(encoder_attn_layer_norm(h), encoder_out, cross_cache);
+  auto h = x + self_attn->forward(self_attn_layer_norm(x), {}, self_cache);
+  h = h + encoder_attn->forward(encoder_attn_layer_norm(h), {}, cross_cache, encoder_out);
   return h + fc2(torch::gelu(fc1(final_layer_norm(h))));
 }
 

@@ -5,6 +5,7 @@
 // encoder.layer.N.intermediate.dense, encoder.layer.N.output.{dense,LayerNorm}, pooler.dense.
 #include "nlpc/models/bert/config.h"
 #include "nlpc/models/bert/encoder.h"
+#include "nlpc/models/layers/attention.h"
 #include "nlpc/models/layers/layers.h"
 
 namespace nlpc::models {
@@ -19,10 +20,10 @@ class BertLayer : public torch::nn::Module {
   BertConfig config_;
   Activation act_;
   bool gelu_ = false;
-  torch::nn::Linear query_{nullptr}, key_{nullptr}, value_{nullptr}, attn_dense_{nullptr};
+  MultiHeadAttention self_{nullptr};  // attention.self
+  torch::nn::Linear attn_dense_{nullptr};
   torch::nn::LayerNorm attn_norm_{nullptr}, out_norm_{nullptr};
   torch::nn::Linear intermediate_{nullptr}, output_{nullptr};
-  FusedQKV qkv_;
 };
 
 class BertModel : public Encoder {

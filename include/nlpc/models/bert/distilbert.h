@@ -5,6 +5,7 @@
 // transformer.layer.N.ffn.{lin1,lin2}, transformer.layer.N.output_layer_norm.
 #include "nlpc/models/bert/config.h"
 #include "nlpc/models/bert/encoder.h"
+#include "nlpc/models/layers/attention.h"
 #include "nlpc/models/layers/layers.h"
 
 namespace nlpc::models {
@@ -18,9 +19,9 @@ class DistilBertLayer : public torch::nn::Module {
  private:
   DistilBertConfig config_;
   Activation act_;
-  torch::nn::Linear q_{nullptr}, k_{nullptr}, v_{nullptr}, out_{nullptr}, lin1_{nullptr}, lin2_{nullptr};
+  MultiHeadAttention attention_{nullptr};
+  torch::nn::Linear lin1_{nullptr}, lin2_{nullptr};
   torch::nn::LayerNorm sa_norm_{nullptr}, out_norm_{nullptr};
-  FusedQKV qkv_;
 };
 
 class DistilBertModel : public Encoder {

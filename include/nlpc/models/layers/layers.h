@@ -1,9 +1,9 @@
 #pragma once
-// Building blocks shared by the BERT-family encoders: Hugging Face activations (ACT2FN), attention
-// masks as HF builds them, fused multi-head self-attention and HF weight initialisation.
+// Building blocks shared by the models: Hugging Face activations (ACT2FN), attention masks as HF
+// builds them, linear layers with the inference fast path, dropout and HF weight initialisation.
+// The multi-head attention is in nlpc/models/layers/attention.h.
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include <torch/torch.h>
@@ -26,23 +26,16 @@ torch::Tensor attention_bias(const torch::Tensor& attention_mask, torch::Dtype d
 // y = x W^T + b over the last dimension through one addmm (x may be [.., in]).
 torch::Tensor linear_forward(const torch::Tensor& x, const torch::nn::Linear& layer);
 
-// Multi-head self-attention with separate q/k/v Linear modules (HF parameter layout), computed as
-// one fused QKV matmul. In inference (no grad) the concatenated weight is cached and rebuilt when
-// any of the three weights changes (data pointer or version counter); the cache is guarded by a
-// mutex, so concurrent inference on one model (serve) is safe.
-// x: [batch, seq, hidden], bias: [batch, 1, 1, seq] or undefined -> context [batch, seq, hidden]
-// (before the output projection). Attention dropout `dropout_p` applies in training only.
-class FusedQKV {
- public:
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& bias, const torch::nn::Linear& q,
-                        const torch::nn::Linear& k, const torch::nn::Linear& v, int64_t num_heads,
-                        double dropout_p, bool training);
+// x, or dropout(x, p) in training when p > 0.
+torch::Tensor maybe_dropout(const torch::Tensor& x, double p, bool training);
 
- private:
-  std::shared_ptr<std::mutex> mutex_ = std::make_shared<std::mutex>();
-  torch::Tensor weight_, bias_;
-  std::vector<int64_t> key_;
-};
+// Inference fast path (no autograd, float32 on the CPU, several libtorch threads, OpenBLAS): the
+// work is split over libtorch's thread pool and each worker calls a single-threaded GEMM.
+bool fast_inference(const torch::Tensor& x);
+// y = x2 w^T (+ b) for x2 [rows, in], by row blocks in parallel (b may be undefined).
+torch::Tensor parallel_linear(const torch::Tensor& x2, const torch::Tensor& w, const torch::Tensor& b);
+// Whether parallel_linear pays off for x2 [rows, in] and weight w (small weights, 64+ rows).
+bool use_parallel_linear(const torch::Tensor& x2, const torch::Tensor& w);
 
 // transformers' _init_weights for BERT-family models, applied to every submodule of `module`:
 // Linear weight ~ N(0, std), bias 0; Embedding ~ N(0, std) with the padding_idx row zeroed;

@@ -15,6 +15,8 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "nlpc/models/layers/attention.h"
+
 namespace nlpc::models {
 
 // transformers.T5Config with its defaults (t5-small shapes).
@@ -68,56 +70,43 @@ class T5LayerNormImpl : public torch::nn::Module {
 };
 TORCH_MODULE(T5LayerNorm);
 
-// Cached keys/values of one attention module: [batch, heads, len, d_kv].
-struct KVCache {
-  torch::Tensor k, v;
-  bool defined() const { return k.defined(); }
-};
+// T5's attention options: q/k/v/o without biases, no 1/sqrt(d_kv) scaling, softmax in float32,
+// dropout_rate on the probabilities; `relative_bias` registers relative_attention_bias.
+AttentionOptions t5_attention_options(const T5Config& c, bool relative_bias);
 
-class T5AttentionImpl : public torch::nn::Module {
- public:
-  T5AttentionImpl(const T5Config& c, bool is_decoder, bool has_relative_attention_bias);
-  // x: [batch, q_len, d_model]; kv_states: [batch, k_len, d_model] for cross-attention (undefined for
-  // self-attention); position_bias: [1 or batch, heads, q_len, k_len] already containing the mask, or
-  // undefined (then computed here: relative bias in layer 0, zeros elsewhere, plus `mask`).
-  // cache: self-attention appends this step's keys/values; cross-attention fills it once and reuses.
-  // Returns the output [batch, q_len, d_model]; `position_bias` is set to the bias used.
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& kv_states, const torch::Tensor& mask,
-                        torch::Tensor& position_bias, KVCache* cache, int64_t past_len);
-  // [1, heads, q_len, k_len] bias for queries at positions past_len.. past_len+q_len-1.
-  torch::Tensor compute_bias(int64_t q_len, int64_t k_len, int64_t past_len) const;
-
-  torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
-  torch::nn::Embedding relative_attention_bias{nullptr};
-
- private:
-  torch::Tensor shape_heads(const torch::Tensor& x) const;  // [b, l, inner] -> [b, h, l, d_kv]
-  bool is_decoder_;
-  bool has_bias_;
-  int64_t n_heads_, d_kv_, num_buckets_, max_distance_;
-  double dropout_;
-};
-TORCH_MODULE(T5Attention);
+// T5Attention.compute_bias: [1, heads, q_len, k_len] relative position bias from `table`
+// (relative_attention_bias) for queries at positions past_len.. past_len+q_len-1; bidirectional in
+// the encoder, causal buckets in the decoder.
+torch::Tensor t5_compute_bias(const torch::nn::Embedding& table, const T5Config& c, bool is_decoder, int64_t q_len,
+                              int64_t k_len, int64_t past_len);
 
 class T5LayerSelfAttentionImpl : public torch::nn::Module {
  public:
   T5LayerSelfAttentionImpl(const T5Config& c, bool is_decoder, bool has_relative_attention_bias);
+  // x: [batch, len, d_model]; mask: additive [batch, 1, len|1, past_len+len] or undefined;
+  // position_bias: [1 or batch, heads, len, past_len+len] already containing the mask, or undefined
+  // (then computed here: relative bias in layer 0, zeros elsewhere, plus `mask`, and set).
+  // cache: this step's keys/values are appended. Returns [batch, len, d_model].
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask, torch::Tensor& position_bias,
                         KVCache* cache, int64_t past_len);
-  T5Attention SelfAttention{nullptr};
+  MultiHeadAttention SelfAttention{nullptr};
   T5LayerNorm layer_norm{nullptr};
 
  private:
-  double dropout_;
+  T5Config config_;
+  bool is_decoder_;
 };
 TORCH_MODULE(T5LayerSelfAttention);
 
 class T5LayerCrossAttentionImpl : public torch::nn::Module {
  public:
   explicit T5LayerCrossAttentionImpl(const T5Config& c);
+  // x: [batch, tgt, d_model], encoder_states: [batch, src, d_model], encoder_mask: additive
+  // [batch, 1, 1, src] or undefined; position_bias: set to the bias used (the mask). cache: keys and
+  // values from encoder_states, computed once. Returns [batch, tgt, d_model].
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& encoder_states,
                         const torch::Tensor& encoder_mask, torch::Tensor& position_bias, KVCache* cache);
-  T5Attention EncDecAttention{nullptr};
+  MultiHeadAttention EncDecAttention{nullptr};
   T5LayerNorm layer_norm{nullptr};
 
  private:

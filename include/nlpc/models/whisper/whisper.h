@@ -15,6 +15,8 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "nlpc/models/layers/attention.h"
+
 namespace nlpc::models {
 
 struct WhisperConfig {
@@ -49,48 +51,25 @@ WhisperConfig parse_whisper_config(const nlohmann::json& j, const std::string& f
 WhisperConfig load_whisper_config(const std::string& path);
 nlohmann::json whisper_config_to_json(const WhisperConfig& c);
 
-// Key/value tensors of one attention layer: [batch, heads, time, head_dim].
-struct WhisperKV {
-  torch::Tensor k, v;
-};
-
 // Decoder caches for incremental decoding.
 struct WhisperCache {
-  std::vector<WhisperKV> self_kv;   // per decoder layer; grows by the decoded tokens
-  std::vector<WhisperKV> cross_kv;  // per decoder layer; from the encoder output, computed once
+  std::vector<KVCache> self_kv;   // per decoder layer; grows by the decoded tokens
+  std::vector<KVCache> cross_kv;  // per decoder layer; from the encoder output, computed once
   int64_t length() const;           // tokens already in the self-attention cache
   // Keeps the batch rows in `index` (beam search): every cached tensor index_select'ed on dim 0.
   void reorder(const torch::Tensor& index);
   void clear();
 };
 
-class WhisperAttentionImpl : public torch::nn::Module {
- public:
-  WhisperAttentionImpl(int64_t d_model, int64_t heads);
-  // Self-attention. x: [batch, time, d_model] -> [batch, time, d_model]. With `cache`, the new keys
-  // and values are appended to it and attention covers the cached positions too (causal mask
-  // offset by the cache length).
-  torch::Tensor forward(const torch::Tensor& x, bool causal, WhisperKV* cache = nullptr);
-  // Cross-attention over `source` [batch, src, d_model]; with `cache`, K/V are computed on the
-  // first call and reused afterwards.
-  torch::Tensor cross(const torch::Tensor& x, const torch::Tensor& source, WhisperKV* cache = nullptr);
-
-  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, out_proj{nullptr};
-
- private:
-  torch::Tensor split_heads(const torch::Tensor& x) const;  // [b, t, d] -> [b, h, t, dh]
-  torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                       bool causal) const;  // -> [b, t, d] after out_proj
-  int64_t heads_, head_dim_;
-  double scaling_;
-};
-TORCH_MODULE(WhisperAttention);
+// Whisper's attention options: q/v/out_proj with bias, k_proj without, queries scaled by
+// head_dim^-0.5, `causal` for the decoder's self-attention.
+AttentionOptions whisper_attention_options(int64_t d_model, int64_t heads, bool causal);
 
 class WhisperEncoderLayerImpl : public torch::nn::Module {
  public:
   WhisperEncoderLayerImpl(const WhisperConfig& c);
   torch::Tensor forward(const torch::Tensor& x);  // x: [batch, src, d_model]
-  WhisperAttention self_attn{nullptr};
+  MultiHeadAttention self_attn{nullptr};
   torch::nn::LayerNorm self_attn_layer_norm{nullptr}, final_layer_norm{nullptr};
   torch::nn::Linear fc1{nullptr}, fc2{nullptr};
 };
@@ -101,8 +80,8 @@ class WhisperDecoderLayerImpl : public torch::nn::Module {
   WhisperDecoderLayerImpl(const WhisperConfig& c);
   // x: [batch, time, d_model], encoder_out: [batch, src, d_model]
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& encoder_out,
-                        WhisperKV* self_cache = nullptr, WhisperKV* cross_cache = nullptr);
-  WhisperAttention self_attn{nullptr}, encoder_attn{nullptr};
+                        KVCache* self_cache = nullptr, KVCache* cross_cache = nullptr);
+  MultiHeadAttention self_attn{nullptr}, encoder_attn{nullptr};
   torch::nn::LayerNorm self_attn_layer_norm{nullptr}, encoder_attn_layer_norm{nullptr},
       final_layer_norm{nullptr};
   torch::nn::Linear fc1{nullptr}, fc2{nullptr};
