@@ -7,7 +7,7 @@
 
 #include "../test_util.h"
 #include "nlpc/core/error.h"
-#include "nlpc/models/whisper_decode.h"
+#include "nlpc/models/whisper/decode.h"
 #include "nlpc/io/transcript.h"
 #include "nlpc/text/tokenizer.h"
 

@@ -10,7 +10,7 @@
 
 #include "../test_util.h"
 #include "nlpc/models/whisper/whisper.h"
-#include "nlpc/models/whisper_decode.h"
+#include "nlpc/models/whisper/decode.h"
 #include "nlpc/text/tokenizer.h"
 
 // libtorch pulls in glog, whose CHECK(cond) aborts and replaces Catch's CHECK; restore Catch's.

@@ -68,7 +68,8 @@ std::unique_ptr<Seq2SeqGenerator> make_t5_generator(T5ForConditionalGenerationIm
 WhisperSession::WhisperSession(WhisperForConditionalGeneration& model, const torch::Tensor& encoder_out,
                                int64_t rows, int64_t sot_index)
     : model_(model),
-      enc_(encoder_out.expand({rows, encoder_out.size(1), encoder_out.size(2)}).contiguous()),
+      enc_(encoder_out.size(0) == rows ? encoder_out
+                                       : encoder_out.expand({rows, encoder_out.size(1), encoder_out.size(2)}).contiguous()),
       sot_index_(sot_index),
       cache_(model->make_cache()) {}
 

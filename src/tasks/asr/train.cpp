@@ -34,7 +34,9 @@
 #include "nlpc/models/checkpoint.h"
 #include "nlpc/models/device.h"
 #include "nlpc/models/whisper/whisper.h"
-#include "nlpc/models/whisper_decode.h"
+#include "nlpc/models/generation/engine.h"
+#include "nlpc/models/generation/sessions.h"
+#include "nlpc/models/whisper/decode.h"
 #include "nlpc/runs/run.h"
 #include "nlpc/text/tokenizer.h"
 #include "nlpc/train/trainer.h"
@@ -126,12 +128,29 @@ class WhisperAsrModel : public train::TrainableModel {
   int64_t window_;
 };
 
-// Batched greedy decoding (no timestamps, text tokens and <|endoftext|> only) -> texts.
+// Text tokens and <|endoftext|> only: every id above eot (timestamps, specials) is banned.
+class TextOnlyProcessor : public models::LogitsProcessor {
+ public:
+  explicit TextOnlyProcessor(int64_t eot) : eot_(eot) {}
+  void apply(const torch::Tensor&, torch::Tensor& scores) const override {
+    // scores: [rows, vocab]
+    scores.slice(1, eot_ + 1, scores.size(1)).fill_(-std::numeric_limits<float>::infinity());
+  }
+
+ private:
+  int64_t eot_;
+};
+
+// Batched greedy decoding of clips through the shared decoding engine -> texts.
 std::vector<std::string> greedy_transcripts(models::WhisperForConditionalGeneration& model,
                                             const std::vector<torch::Tensor>& feats, const std::vector<int64_t>& prompt,
                                             const models::WhisperTokens& wt, const text::Tokenizer& tok,
                                             int64_t window, int64_t batch_size, int64_t max_new, const c10::Device& device) {
   torch::NoGradGuard no_grad;
+  models::LogitsProcessorList processors;
+  processors.push_back(std::make_unique<TextOnlyProcessor>(wt.eot));
+  const auto plen = static_cast<int64_t>(prompt.size());
+  const models::SearchLimits limits{wt.eot, wt.eot, plen + max_new, max_new};
   std::vector<std::string> out(feats.size());
   const int64_t n = static_cast<int64_t>(feats.size());
   for (int64_t start = 0; start < n; start += batch_size) {
@@ -140,30 +159,16 @@ std::vector<std::string> greedy_transcripts(models::WhisperForConditionalGenerat
     for (int64_t i = start; i < std::min(n, start + batch_size); ++i) idx.push_back(i);
     const int64_t b = static_cast<int64_t>(idx.size());
     auto enc = model->encode(batch_features(feats, idx, window).to(device));  // [b, src, d]
-    auto cache = model->make_cache();
-    torch::Tensor tokens = torch::tensor(prompt, torch::kInt64).unsqueeze(0).repeat({b, 1}).to(device);
-    std::vector<std::vector<int32_t>> text(static_cast<size_t>(b));
-    std::vector<bool> done(static_cast<size_t>(b), false);
-    torch::Tensor input = tokens;
-    for (int64_t step = 0; step < max_new; ++step) {
-      torch::Tensor logits = model->decode(input, enc, &cache).select(1, -1);  // [b, vocab]
-      logits.slice(1, wt.eot + 1, logits.size(1)).fill_(-std::numeric_limits<float>::infinity());
-      torch::Tensor next = logits.argmax(-1).to(torch::kCPU);  // [b]
-      bool all = true;
-      for (int64_t r = 0; r < b; ++r) {
-        const int64_t t = next[r].item<int64_t>();
-        if (done[static_cast<size_t>(r)]) continue;
-        if (t == wt.eot) {
-          done[static_cast<size_t>(r)] = true;
-        } else {
-          text[static_cast<size_t>(r)].push_back(static_cast<int32_t>(t));
-          all = false;
-        }
+    models::WhisperSession session(model, enc, b, plen - 1);
+    const torch::Tensor prefix = torch::tensor(prompt, torch::kInt64).unsqueeze(0).repeat({b, 1});  // [b, plen]
+    const torch::Tensor ids = models::sample_search(session, processors, prefix, limits, {}).ids.to(torch::kCPU);
+    for (int64_t r = 0; r < b; ++r) {
+      std::vector<int32_t> text;
+      for (int64_t t = plen; t < ids.size(1) && ids[r][t].item<int64_t>() != wt.eot; ++t) {
+        text.push_back(static_cast<int32_t>(ids[r][t].item<int64_t>()));
       }
-      if (all) break;
-      input = next.unsqueeze(1).to(device);
+      out[static_cast<size_t>(idx[static_cast<size_t>(r)])] = tok.decode(text);
     }
-    for (int64_t r = 0; r < b; ++r) out[static_cast<size_t>(idx[static_cast<size_t>(r)])] = tok.decode(text[static_cast<size_t>(r)]);
   }
   return out;
 }

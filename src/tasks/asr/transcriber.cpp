@@ -20,7 +20,7 @@
 #include "nlpc/models/checkpoint.h"
 #include "nlpc/models/device.h"
 #include "nlpc/models/whisper/whisper.h"
-#include "nlpc/models/whisper_decode.h"
+#include "nlpc/models/whisper/decode.h"
 #include "nlpc/io/transcript.h"
 #include "nlpc/text/tokenizer.h"
 

@@ -22,7 +22,7 @@ std::unique_ptr<Seq2SeqGenerator> make_t5_generator(T5ForConditionalGenerationIm
 // for the no-speech probability.
 class WhisperSession : public DecoderSession {
  public:
-  // encoder_out: [1, src, d_model], shared by `rows` rows.
+  // encoder_out: [1, src, d_model], shared by `rows` rows, or [rows, src, d_model] (one clip per row).
   WhisperSession(WhisperForConditionalGeneration& model, const torch::Tensor& encoder_out, int64_t rows,
                  int64_t sot_index);
   torch::Tensor next_logits(const torch::Tensor& ids) override;  // ids: [rows, len] -> [rows, vocab]

@@ -1,5 +1,5 @@
-// Whisper window decoding (openai/whisper decoding.py semantics). See include/nlpc/models/whisper_decode.h.
-#include "nlpc/models/whisper_decode.h"
+// Whisper window decoding (openai/whisper decoding.py semantics). See include/nlpc/models/whisper/decode.h.
+#include "nlpc/models/whisper/decode.h"
 
 #include <zlib.h>
 
