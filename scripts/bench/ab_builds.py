@@ -89,6 +89,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--only", default="", help="comma-separated substrings of benchmark names to run")
+    ap.add_argument("--skip", default="", help="comma-separated substrings of benchmark names to leave out")
     a = ap.parse_args()
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(a.threads), OMP_NUM_THREADS=str(a.threads))
     with tempfile.TemporaryDirectory() as tmp:
@@ -97,6 +98,9 @@ def main():
         if a.only:
             keys = a.only.split(",")
             benches = {k: v for k, v in benches.items() if any(s in k for s in keys)}
+        if a.skip:
+            keys = a.skip.split(",")
+            benches = {k: v for k, v in benches.items() if not any(s in k for s in keys)}
         results = {name: {"old": {}, "new": {}} for name in benches}
         for r in range(a.rounds):
             for name, (args, parse, _) in benches.items():
@@ -106,7 +110,7 @@ def main():
                     vals = parse(run([prog] + args[1:], env))
                     for k, v in vals.items():
                         results[name][side].setdefault(k, []).append(v)
-                print(f"round {r + 1}/{a.rounds}: {name} done", file=sys.stderr, flush=True)
+                    print(f"round {r + 1}/{a.rounds}: {name} {side} {vals}", file=sys.stderr, flush=True)
     print(f"| benchmark | metric | old (median of {a.rounds}) | new | new/old speed |")
     print("|---|---|---|---|---|")
     for name, (_, _, higher) in benches.items():

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -95,6 +96,26 @@ std::string format_intervals(const std::vector<MetricInterval>& rows, double ci,
        << format_value(r.lower, digits) << ", " << format_value(r.upper, digits) << "]\n";
   }
   return os.str();
+}
+
+std::string format_metric_lines(const MetricSet& metrics, const std::vector<MetricInterval>& intervals,
+                                bool aggregate_only) {
+  std::map<std::string, const MetricInterval*> ci;
+  for (const auto& iv : intervals) ci[iv.name] = &iv;
+  std::string out;
+  char buf[160];
+  for (const auto& [name, v] : metrics.items()) {
+    if (aggregate_only && name.find('/') != std::string::npos) continue;
+    auto it = ci.find(name);
+    if (it != ci.end() && std::isfinite(it->second->lower)) {
+      std::snprintf(buf, sizeof(buf), "%-22s %.4f  [%.4f, %.4f]\n", name.c_str(), v, it->second->lower,
+                    it->second->upper);
+    } else {
+      std::snprintf(buf, sizeof(buf), "%-22s %.4f\n", name.c_str(), v);
+    }
+    out += buf;
+  }
+  return out;
 }
 
 Matrix take_rows(const Matrix& m, const std::vector<int64_t>& idx) {

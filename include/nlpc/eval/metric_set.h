@@ -45,4 +45,9 @@ struct MetricInterval {
 // "name  value  [lower, upper]" table.
 std::string format_intervals(const std::vector<MetricInterval>& rows, double ci, int digits = 4);
 
+// "name  value  [low, high]" lines (%-22s %.4f), one per metric of `metrics` (per-class ones,
+// with a '/', left out when aggregate_only); the interval when `intervals` has a finite one.
+std::string format_metric_lines(const MetricSet& metrics, const std::vector<MetricInterval>& intervals,
+                                bool aggregate_only);
+
 }  // namespace nlpc::eval

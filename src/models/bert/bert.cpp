@@ -76,16 +76,20 @@ BertModel::BertModel(const BertConfig& c, const std::string& config_file) : conf
   pooler_ = child(*this, "pooler")->register_module("dense", Linear(h, h));
 }
 
+void check_sequence_length(int64_t seq, int64_t max_positions) {
+  if (seq > max_positions) {
+    throw UsageError("sequence length " + std::to_string(seq) + " exceeds the model's max_position_embeddings " +
+                     std::to_string(max_positions) + "; truncate the input (max_length)");
+  }
+}
+
 void BertModel::init_weights() { hf_init_weights(*this, config_.initializer_range); }
 
 EncoderOutput BertModel::encode(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
                                 const torch::Tensor& token_type_ids, bool want_hidden_states) {
   // input_ids: [batch, seq]
   const int64_t seq = input_ids.size(1);
-  if (seq > config_.max_position_embeddings) {
-    throw UsageError("sequence length " + std::to_string(seq) + " exceeds the model's max_position_embeddings " +
-                     std::to_string(config_.max_position_embeddings) + "; truncate the input (max_length)");
-  }
+  check_sequence_length(seq, config_.max_position_embeddings);
   EncoderOutput out;
   // BertEmbeddings: word + token_type + position, LayerNorm, dropout -> [batch, seq, hidden]
   torch::Tensor x = torch::embedding(word_->weight, input_ids, config_.pad_token_id);
@@ -96,15 +100,9 @@ EncoderOutput BertModel::encode(const torch::Tensor& input_ids, const torch::Ten
   }
   x.add_(position_->weight.narrow(0, 0, seq));
   x = maybe_dropout(norm(x, emb_norm_), config_.hidden_dropout_prob, is_training());
-  if (want_hidden_states) out.hidden_states.push_back(x);
-  const torch::Tensor bias = attention_bias(attention_mask, x.scalar_type());
-  for (auto& layer : layers_) {
-    x = layer->forward(x, bias);
-    if (want_hidden_states) out.hidden_states.push_back(x);
-  }
-  out.last_hidden = x;
+  run_encoder_layers(layers_, x, attention_mask, want_hidden_states, out);
   // BertPooler: tanh(dense(x[:, 0])) -> [batch, hidden]
-  out.pooled = torch::tanh(torch::addmm(pooler_->bias, x.select(1, 0), pooler_->weight.t()));
+  out.pooled = torch::tanh(torch::addmm(pooler_->bias, out.last_hidden.select(1, 0), pooler_->weight.t()));
   return out;
 }
 

@@ -85,22 +85,13 @@ EncoderOutput DistilBertModel::encode(const torch::Tensor& input_ids, const torc
                                       const torch::Tensor& /*token_type_ids*/, bool want_hidden_states) {
   // input_ids: [batch, seq]
   const int64_t seq = input_ids.size(1);
-  if (seq > config_.max_position_embeddings) {
-    throw UsageError("sequence length " + std::to_string(seq) + " exceeds the model's max_position_embeddings " +
-                     std::to_string(config_.max_position_embeddings) + "; truncate the input (max_length)");
-  }
+  check_sequence_length(seq, config_.max_position_embeddings);
   EncoderOutput out;
   // Embeddings: word + position, LayerNorm, dropout -> [batch, seq, dim]
   torch::Tensor x = torch::embedding(word_->weight, input_ids, config_.pad_token_id);
   x.add_(position_->weight.narrow(0, 0, seq));
   x = maybe_dropout(norm(x, emb_norm_), config_.dropout, is_training());
-  if (want_hidden_states) out.hidden_states.push_back(x);
-  const torch::Tensor bias = attention_bias(attention_mask, x.scalar_type());
-  for (auto& layer : layers_) {
-    x = layer->forward(x, bias);
-    if (want_hidden_states) out.hidden_states.push_back(x);
-  }
-  out.last_hidden = x;
+  run_encoder_layers(layers_, x, attention_mask, want_hidden_states, out);
   return out;
 }
 

@@ -152,22 +152,7 @@ void write_eval_artifacts(const std::string& dir, const EvalResult& r, const Lab
 }
 
 std::string format_metrics_table(const EvalResult& r) {
-  std::map<std::string, const eval::MetricInterval*> ci;
-  for (const auto& iv : r.intervals) ci[iv.name] = &iv;
-  std::string out;
-  char buf[160];
-  for (const auto& [name, v] : r.metrics.items()) {
-    if (!is_aggregate_metric(name)) continue;
-    auto it = ci.find(name);
-    if (it != ci.end() && std::isfinite(it->second->lower)) {
-      std::snprintf(buf, sizeof(buf), "%-22s %.4f  [%.4f, %.4f]\n", name.c_str(), v, it->second->lower,
-                    it->second->upper);
-    } else {
-      std::snprintf(buf, sizeof(buf), "%-22s %.4f\n", name.c_str(), v);
-    }
-    out += buf;
-  }
-  return out;
+  return eval::format_metric_lines(r.metrics, r.intervals, /*aggregate_only=*/true);
 }
 
 }  // namespace nlpc

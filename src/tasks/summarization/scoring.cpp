@@ -87,21 +87,7 @@ SummaryScores score_summaries(const std::vector<std::string>& targets, const std
 }
 
 std::string format_summary_scores(const SummaryScores& s) {
-  std::map<std::string, const eval::MetricInterval*> ci;
-  for (const auto& iv : s.intervals) ci[iv.name] = &iv;
-  std::string out;
-  char buf[160];
-  for (const auto& [name, v] : s.metrics.items()) {
-    auto it = ci.find(name);
-    if (it != ci.end()) {
-      std::snprintf(buf, sizeof(buf), "%-22s %.4f  [%.4f, %.4f]\n", name.c_str(), v, it->second->lower,
-                    it->second->upper);
-    } else {
-      std::snprintf(buf, sizeof(buf), "%-22s %.4f\n", name.c_str(), v);
-    }
-    out += buf;
-  }
-  return out;
+  return eval::format_metric_lines(s.metrics, s.intervals, /*aggregate_only=*/false);
 }
 
 }  // namespace nlpc

@@ -6,6 +6,8 @@
 
 #include <torch/torch.h>
 
+#include "nlpc/models/layers/layers.h"
+
 namespace nlpc::models {
 
 struct EncoderOutput {
@@ -15,6 +17,16 @@ struct EncoderOutput {
   // empty unless asked for.
   std::vector<torch::Tensor> hidden_states;
 };
+
+// UsageError unless seq <= max_positions (the input must be truncated to max_length).
+void check_sequence_length(int64_t seq, int64_t max_positions);
+
+// The layer stack shared by the encoders: embeddings output `x` -> every layer (each
+// layer->forward(x, bias) with the padding bias of attention_mask) -> out.last_hidden, collecting
+// HF's hidden_states when asked. x: [batch, seq, hidden].
+template <typename LayerList>
+void run_encoder_layers(LayerList& layers, torch::Tensor x, const torch::Tensor& attention_mask,
+                        bool want_hidden_states, EncoderOutput& out);
 
 class Encoder : public torch::nn::Module {
  public:
@@ -28,5 +40,17 @@ class Encoder : public torch::nn::Module {
   // HF random initialisation (see hf_init_weights), plus DistilBERT's sinusoidal positions.
   virtual void init_weights() = 0;
 };
+
+template <typename LayerList>
+void run_encoder_layers(LayerList& layers, torch::Tensor x, const torch::Tensor& attention_mask,
+                        bool want_hidden_states, EncoderOutput& out) {
+  if (want_hidden_states) out.hidden_states.push_back(x);
+  const torch::Tensor bias = attention_bias(attention_mask, x.scalar_type());  // [batch, 1, 1, seq]
+  for (auto& layer : layers) {
+    x = layer->forward(x, bias);
+    if (want_hidden_states) out.hidden_states.push_back(x);
+  }
+  out.last_hidden = x;
+}
 
 }  // namespace nlpc::models
