@@ -162,6 +162,29 @@ torch::Tensor MultiHeadAttentionImpl::fused_forward(const torch::Tensor& x, cons
   return project_out(scaled_dot_product(qkv[0], qkv[1], qkv[2], bias, 0.0, options_.softmax_fp32));
 }
 
+namespace {
+// Self-attention projections with autograd on: Q, K and V from one GEMM over the concatenated
+// weights (gradients flow back into the three Linear modules), as the old BERT path trained; three
+// GEMMs of a small model cost more on few cores. x: [batch, seq, hidden] ->
+// [3, batch, heads, seq, head_dim] (query unscaled).
+torch::Tensor fused_training_qkv(const torch::Tensor& x, const torch::nn::Linear& q, const torch::nn::Linear& k,
+                                 const torch::nn::Linear& v, int64_t heads, int64_t head_dim) {
+  const int64_t batch = x.size(0), seq = x.size(1);
+  const torch::Tensor w = torch::cat({q->weight, k->weight, v->weight}, 0);  // [3*inner, hidden]
+  const torch::Tensor x2 = x.reshape({batch * seq, x.size(2)});
+  torch::Tensor qkv;
+  if (q->bias.defined() || k->bias.defined() || v->bias.defined()) {
+    auto bias_or_zeros = [](const torch::nn::Linear& lin) {
+      return lin->bias.defined() ? lin->bias : torch::zeros({lin->weight.size(0)}, lin->weight.options());
+    };
+    qkv = torch::addmm(torch::cat({bias_or_zeros(q), bias_or_zeros(k), bias_or_zeros(v)}, 0), x2, w.t());
+  } else {
+    qkv = torch::mm(x2, w.t());
+  }
+  return qkv.view({batch, seq, 3, heads, head_dim}).permute({2, 0, 3, 1, 4});
+}
+}  // namespace
+
 torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& bias, KVCache* cache,
                                               const torch::Tensor& memory) {
   // x: [batch, q_len, hidden], memory: [batch, k_len, hidden] or undefined
@@ -171,11 +194,20 @@ torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torc
     const bool mask_future = options_.causal && q_len > 1;
     return fused_forward(x, mask_future ? add_bias(bias, causal_bias(q_len, q_len, x.options())) : bias);
   }
-  torch::Tensor query = linear_forward(x, q);
-  if (scale_ != 1.0) query = query * scale_;
-  query = split_heads(query);  // [batch, heads, q_len, head_dim]
-  torch::Tensor key, value;    // [batch, heads, k_len, head_dim]
-  if (!self_attention && cache && cache->defined()) {
+  torch::Tensor query, key, value;  // [batch, heads, len, head_dim]
+  if (self_attention && !cache && options_.fused_inference) {
+    const torch::Tensor qkv = fused_training_qkv(x, q, k, v, options_.num_heads, options_.head_dim);
+    query = scale_ != 1.0 ? qkv[0] * scale_ : qkv[0];
+    key = qkv[1];
+    value = qkv[2];
+  } else {
+    query = linear_forward(x, q);
+    if (scale_ != 1.0) query = query * scale_;
+    query = split_heads(query);
+  }
+  if (key.defined()) {
+    // self-attention without a cache: done above
+  } else if (!self_attention && cache && cache->defined()) {
     key = cache->k;  // cross-attention: computed from `memory` once
     value = cache->v;
   } else {
