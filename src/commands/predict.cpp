@@ -5,10 +5,30 @@
 #include <cstdio>
 #include <string>
 
+#include <chrono>
+#include <cstdlib>
+
 #include "nlpc/core/error.h"
+#include "nlpc/core/launch_env.h"
+#include "nlpc/dist/dist.h"
 #include "nlpc/tasks/registry.h"
 
 namespace nlpc {
+namespace {
+
+// Under a launcher, seconds a rank waits for another ($NLPC_DIST_TIMEOUT_S, default 300).
+int dist_timeout_s() {
+  const char* v = std::getenv("NLPC_DIST_TIMEOUT_S");
+  if (v == nullptr || *v == '\0') return 300;
+  char* end = nullptr;
+  const long s = std::strtol(v, &end, 10);
+  if (end == v || *end != '\0' || s <= 0) {
+    throw UsageError(std::string("NLPC_DIST_TIMEOUT_S='") + v + "' is not a positive number of seconds");
+  }
+  return static_cast<int>(s);
+}
+
+}  // namespace
 
 PredictStats run_predict(const PredictOptions& opts) {
   const tasks::Task& task = tasks::find_task(opts.task);
@@ -16,10 +36,17 @@ PredictStats run_predict(const PredictOptions& opts) {
   if (!opts.asr_model.empty() && !task.speech_input) {
     throw UsageError("--asr-model applies to classification (--task classification), not to --task " + task.name);
   }
-  return task.predict(opts);
+  if (!launch_env().distributed()) return task.predict(opts);
+  // Under a launcher, rank r predicts windows r, r + W, ... (stream_windows) and rank 0 alone
+  // writes the output, in input order.
+  dist::init(std::chrono::seconds(dist_timeout_s()));
+  PredictOptions o = opts;
+  o.discard_output = !dist::is_main();
+  return task.predict(o);
 }
 
 void report_predict_stats(const PredictStats& s) {
+  if (!dist::is_main()) return;  // rank 0 reports for the job
   if (s.skipped > 0) {
     std::string rows;
     for (size_t i = 0; i < s.skipped_rows.size() && i < 20; ++i) rows += (i ? ", " : "") + std::to_string(s.skipped_rows[i]);

@@ -3,10 +3,16 @@
 // (tasks::task_for_config(cfg.task).train). No task-specific code here.
 #include "nlpc/commands/train.h"
 
+#include <chrono>
 #include <filesystem>
+#include <optional>
+
+#include <unistd.h>
 
 #include "nlpc/core/error.h"
 #include "nlpc/core/fs.h"
+#include "nlpc/core/launch_env.h"
+#include "nlpc/dist/dist.h"
 #include "nlpc/core/log.h"
 #include "nlpc/runs/store.h"
 #include "nlpc/tasks/registry.h"
@@ -35,9 +41,70 @@ runs::Run reopen_run(const TrainCommandOptions& opts, TrainConfig& cfg) {
   return r;
 }
 
+// The configuration a --resume continues, read without touching the run (ranks other than 0).
+TrainConfig saved_config(const TrainCommandOptions& opts) {
+  const std::string dir = fs::exists(fs::path(opts.resume) / "run.json")
+                              ? opts.resume
+                              : runs::find_run(runs::resolve_runs_dir(opts.run.runs_dir), opts.resume);
+  return load_train_config(dir + "/artifacts/config.json", {});
+}
+
+// Under a launcher: rank 0 records the run as a single process does; every other rank trains in a
+// scratch run folder of its own (removed at the end) and stops after training. All ranks must
+// resolve the same configuration (checked against rank 0's).
+int run_train_distributed(const TrainCommandOptions& opts) {
+  const bool resume = !opts.resume.empty();
+  const LaunchEnv& env = launch_env();
+  TrainConfig cfg;
+  std::optional<runs::Run> run;
+  if (env.is_main()) {
+    if (!resume) cfg = load_train_config(opts.config, opts.sets);
+    run.emplace(resume ? reopen_run(opts, cfg) : runs::Run::start(opts.run));
+  } else {
+    cfg = resume ? saved_config(opts) : load_train_config(opts.config, opts.sets);
+  }
+  auto body = [&](runs::Run& r) -> int {
+    dist::Group* group = dist::init(std::chrono::seconds(cfg.train.dist_timeout_s));
+    const std::string mine = cfg.resolved.dump();
+    const std::string main = group->broadcast_bytes(mine, 0, "the configuration of rank 0");
+    if (main != mine) {
+      throw UsageError("rank " + std::to_string(env.rank) + " resolved a different configuration than rank 0 "
+                       "(start every rank with the same --config/--set, and the same files)");
+    }
+    const tasks::Task& task = tasks::task_for_config(cfg.task, resume ? opts.resume : opts.config);
+    if (env.is_main() && !resume) {
+      r.set_seed(cfg.train.seed);
+      r.log_params(cfg.resolved);
+      r.set_tag("dist.world_size", std::to_string(env.world_size));
+      r.set_tag("dist.launcher", env.source);
+      write_file_atomic(r.artifact_path("config.json"), cfg.resolved.dump(2) + "\n");
+    }
+    return task.train(cfg, r, resume);
+  };
+  if (env.is_main()) {
+    spdlog::info("run {} ({}) in {}, {} ranks", run->id(), run->name(), run->dir(), env.world_size);
+    return runs::record(*run, [&]() -> int { return body(*run); });
+  }
+  const fs::path scratch =
+      fs::temp_directory_path() / ("nlpc-rank" + std::to_string(env.rank) + "-" + std::to_string(getpid()));
+  struct Cleanup {
+    fs::path dir;
+    ~Cleanup() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  } cleanup{scratch};
+  runs::RunOptions ro;
+  ro.runs_dir = scratch.string();
+  ro.run_name = "rank-" + std::to_string(env.rank);
+  runs::Run local = runs::Run::start(ro);
+  return runs::record(local, [&]() -> int { return body(local); });
+}
+
 }  // namespace
 
 int run_train(const TrainCommandOptions& opts) {
+  if (launch_env().distributed()) return run_train_distributed(opts);
   TrainConfig cfg;
   const bool resume = !opts.resume.empty();
   if (!resume) cfg = load_train_config(opts.config, opts.sets);

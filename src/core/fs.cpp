@@ -15,6 +15,7 @@
 namespace nlpc {
 
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
+  if (path_.empty()) return;
   if (is_stdout()) {
     f_ = stdout;
     return;
@@ -34,6 +35,7 @@ AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
 }
 
 AtomicFile::~AtomicFile() {
+  if (path_.empty()) return;
   if (is_stdout()) {
     std::fflush(stdout);
     return;
@@ -46,6 +48,11 @@ AtomicFile::~AtomicFile() {
 
 void AtomicFile::write(const char* data, size_t n) {
   if (n == 0) return;
+  if (capture_ != nullptr) {
+    capture_->append(data, n);
+    return;
+  }
+  if (f_ == nullptr) return;  // path "": nowhere
   if (std::fwrite(data, 1, n, f_) != n) {
     throw RuntimeError("cannot write " + (is_stdout() ? std::string("standard output") : tmp_) + ": " +
                        std::strerror(errno));
@@ -53,6 +60,7 @@ void AtomicFile::write(const char* data, size_t n) {
 }
 
 void AtomicFile::flush() {
+  if (f_ == nullptr) return;
   if (std::fflush(f_) != 0) {
     throw RuntimeError("cannot write " + (is_stdout() ? std::string("standard output") : tmp_) + ": " +
                        std::strerror(errno));
@@ -63,6 +71,7 @@ void AtomicFile::commit() {
   if (committed_) return;
   flush();
   committed_ = true;
+  if (path_.empty()) return;
   if (is_stdout()) return;
   fsync(fileno(f_));
   if (std::fclose(f_) != 0) {

@@ -1,5 +1,9 @@
 #include "nlpc/core/system.h"
 
+#include <algorithm>
+
+#include "nlpc/core/launch_env.h"
+
 #include <dlfcn.h>
 #include <pwd.h>
 #include <unistd.h>
@@ -65,7 +69,8 @@ int hardware_threads() {
 }
 
 void set_num_threads(int n) {
-  if (n <= 0) n = hardware_threads();
+  // all cores, shared by the ranks a launcher started on this machine
+  if (n <= 0) n = std::max(1, hardware_threads() / launch_env().local_world_size);
   g_threads = n;
   at::set_num_threads(n);
   auto set = find_symbol<openblas_set_threads_fn>("openblas_set_num_threads");

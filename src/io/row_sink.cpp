@@ -33,6 +33,16 @@ void RowSink::write(const std::vector<std::string>& fields) {
 
 void RowSink::write_json(const nlohmann::ordered_json& j) { jsonl_->write(j); }
 
+void RowSink::capture(std::string* buffer) {
+  if (jsonl_) jsonl_->capture(buffer);
+  if (csv_) csv_->capture(buffer);
+}
+
+void RowSink::write_raw(const std::string& bytes) {
+  if (jsonl_) jsonl_->write_raw(bytes);
+  if (csv_) csv_->write_raw(bytes);
+}
+
 void RowSink::commit() {
   if (jsonl_) jsonl_->commit();
   if (csv_) csv_->commit();

@@ -202,6 +202,9 @@ void add_train_keys(Bindings& b) {
         [](TrainConfig& c) -> auto& { return c.train.class_weights; });
   b.add({"train.device", T::kString, "cpu", "cpu, cuda or cuda:N", {}},
         [](TrainConfig& c) -> auto& { return c.train.device; });
+  b.add({"train.dist_timeout_s", T::kInt, 300,
+         "under a launcher (torchrun, mpirun, Slurm, env://): seconds a rank waits for the others before failing", {}},
+        [](TrainConfig& c) -> auto& { return c.train.dist_timeout_s; });
   b.add({"train.log_every", T::kInt, 1, "log train/loss and train/lr every N steps", {}},
         [](TrainConfig& c) -> auto& { return c.train.log_every; });
 }
@@ -278,6 +281,7 @@ void validate(const TrainConfig& c, const std::string& source) {
   positive(t.batch_size, "train.batch_size", source);
   positive(t.eval_batch_size, "train.eval_batch_size", source);
   positive(t.grad_accum, "train.grad_accum", source);
+  positive(t.dist_timeout_s, "train.dist_timeout_s", source);
   positive(m.max_length, "model.max_length", source);
   positive(m.max_target_length, "model.max_target_length", source);
   positive(c.eval.num_beams, "eval.num_beams", source);

@@ -9,6 +9,7 @@
 #include "nlpc/core/log.h"
 #include "nlpc/core/progress.h"
 #include "nlpc/core/signals.h"
+#include "nlpc/dist/dist.h"
 #include "trainer_impl.h"
 
 namespace nlpc::train {
@@ -77,7 +78,7 @@ torch::Tensor predict_logits(TrainableModel& model, const std::vector<Example>& 
 Trainer::Impl::Impl(TrainableModel& m, const std::vector<Example>& ex, TrainerOptions options,
                     TrainerCallbacks callbacks)
     : model(m), examples(ex), opts(std::move(options)), cb(std::move(callbacks)),
-      batcher(&ex, opts.batching, opts.seed) {
+      batcher(&ex, opts.batching, opts.seed), group(dist::current()) {
   if (opts.grad_accum < 1) throw UsageError("train.grad_accum must be >= 1, got " + std::to_string(opts.grad_accum));
   if (opts.epochs < 0 || opts.max_steps < 0) throw UsageError("train.epochs and train.max_steps must be >= 0");
   if (opts.epochs == 0 && opts.max_steps == 0) {
@@ -122,16 +123,24 @@ void Trainer::Impl::update() {
   torch::Tensor loss_sum;
   int64_t samples = 0;
   for (int64_t b = first; b < last; ++b) {
-    Batch batch = batcher.collate(p[static_cast<size_t>(b)]).to(opts.device);
+    // Under a launcher each rank takes its slice of the global batch, weighted by its share.
+    const std::vector<int64_t>& global = p[static_cast<size_t>(b)];
+    const std::vector<int64_t> mine = local_slice(global, group);
+    samples += static_cast<int64_t>(global.size());
+    if (mine.empty()) continue;
+    const double share = static_cast<double>(mine.size()) / static_cast<double>(global.size());
+    Batch batch = batcher.collate(mine).to(opts.device);
     torch::Tensor loss = model.loss(batch, opts.loss);  // scalar
     if (loss.numel() != 1) {
       throw RuntimeError("the model's loss() must return a scalar, got " + std::to_string(loss.numel()) + " values");
     }
-    (loss / n_micro).backward();
-    loss_sum = loss_sum.defined() ? loss_sum + loss.detach() : loss.detach();
-    samples += batch.size();
+    (group ? loss * (share / n_micro) : loss / n_micro).backward();
+    const torch::Tensor l = group ? loss.detach() * share : loss.detach();
+    loss_sum = loss_sum.defined() ? loss_sum + l : l;
   }
-  const double loss_value = loss_sum.item<double>() / n_micro;
+  double loss_value = loss_sum.defined() ? loss_sum.item<double>() : 0.0;
+  if (group) loss_value = reduce_gradients(loss_value);
+  loss_value /= n_micro;
   auto non_finite = [&](const std::string& what, double v) {
     std::ostringstream os;
     os << "non-finite " << what << " (" << v << ") at update " << (step + 1) << " of " << total_steps
@@ -180,13 +189,12 @@ void Trainer::Impl::update() {
 }
 
 void Trainer::Impl::evaluate() {
-  MetricMap metrics;
-  {
+  MetricMap metrics = shared_metrics([&] {
     TrainModeGuard guard{model};
     model.train(false);
     torch::NoGradGuard no_grad;
-    metrics = cb.evaluate(model);
-  }
+    return cb.evaluate(model);
+  });
   if (metrics.empty()) throw RuntimeError("the evaluate callback returned no metrics");
   const std::string key = opts.metric_for_best.empty() ? metrics.begin()->first : opts.metric_for_best;
   auto it = metrics.find(key);
@@ -209,8 +217,10 @@ void Trainer::Impl::evaluate() {
     best_step = step;
     best_metrics = metrics;
     patience_used = 0;
-    save_best_params();
-    if (cb.save_model) cb.save_model(CheckpointKind::kBest, model);
+    if (main_rank()) {  // only rank 0 writes the run folder
+      save_best_params();
+      if (cb.save_model) cb.save_model(CheckpointKind::kBest, model);
+    }
   } else {
     ++patience_used;
     if (opts.early_stopping_patience > 0 && patience_used >= opts.early_stopping_patience) {
@@ -262,7 +272,7 @@ TrainResult Trainer::Impl::run() {
   } catch (const InterruptedError&) {
     spdlog::warn("training interrupted at update {}; saving resume state", step);
     save_state();
-    if (cb.save_model) cb.save_model(CheckpointKind::kLast, model);
+    if (cb.save_model && main_rank()) cb.save_model(CheckpointKind::kLast, model);
     throw;
   }
   if (bar) {
@@ -271,11 +281,17 @@ TrainResult Trainer::Impl::run() {
     bar->finish();
   }
   if (last_saved_step != step) save_state();
-  if (cb.save_model) {
+  if (group != nullptr && comm_updates > 0) {
+    spdlog::info("distributed: {} ranks, {:.1f} samples/s; gradient allreduce {:.1f} ms per update ({:.1f}% of update time)",
+                 group->world_size(), session_seconds > 0 ? static_cast<double>(session_samples) / session_seconds : 0.0,
+                 1000.0 * comm_seconds / static_cast<double>(comm_updates),
+                 session_seconds > 0 ? 100.0 * comm_seconds / session_seconds : 0.0);
+  }
+  if (cb.save_model && main_rank()) {
     cb.save_model(CheckpointKind::kLast, model);
     if (!has_best) cb.save_model(CheckpointKind::kBest, model);
   }
-  if (opts.load_best_at_end && has_best && best_step != step) load_best_params();
+  if (opts.load_best_at_end && has_best && best_step != step && main_rank()) load_best_params();
   return result();
 }
 
@@ -304,11 +320,13 @@ Trainer::~Trainer() = default;
 
 TrainResult Trainer::train() {
   seed_everything(impl_->opts.seed);
+  if (impl_->group) impl_->broadcast_parameters();  // as DDP: every rank starts from rank 0's
   impl_->snapshot_rng();
   return impl_->run();
 }
 
 TrainResult Trainer::resume() {
+  if (impl_->group) impl_->share_resume_state();
   impl_->load_state();
   return impl_->run();
 }

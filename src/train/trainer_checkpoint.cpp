@@ -11,6 +11,7 @@
 #include "nlpc/core/error.h"
 #include "nlpc/core/fs.h"
 #include "nlpc/core/log.h"
+#include "nlpc/dist/dist.h"
 #include "nlpc/train/state_file.h"
 #include "trainer_impl.h"
 
@@ -94,7 +95,7 @@ void Trainer::Impl::restore_rng() {
 nlohmann::json Trainer::Impl::fingerprint() const {
   nlohmann::json names = nlohmann::json::array();
   for (const auto& [name, p] : params) names.push_back(name + (p.requires_grad() ? "" : " (frozen)"));
-  return {
+  nlohmann::json f = {
       {"seed", opts.seed},
       {"num_examples", batcher.num_examples()},
       {"data_fingerprint", batcher.data_fingerprint()},
@@ -117,10 +118,13 @@ nlohmann::json Trainer::Impl::fingerprint() const {
       {"class_weights", opts.loss.class_weights.defined()},
       {"parameters", names},
   };
+  // only under a launcher, so that single-process states of earlier versions still match
+  if (group != nullptr) f["world_size"] = group->world_size();
+  return f;
 }
 
 void Trainer::Impl::save_state() {
-  if (opts.checkpoint_dir.empty()) return;
+  if (opts.checkpoint_dir.empty() || !main_rank()) return;
   nlohmann::json meta;
   meta["format"] = kStateFormat;
   meta["options"] = fingerprint();
@@ -186,6 +190,10 @@ void Trainer::Impl::load_state() {
       const bool long_value = it.key() == "parameters";
       diff += "\n  " + it.key() + ": " + (long_value ? "differs" : "checkpoint " + old.dump() + ", now " + it->dump());
     }
+  }
+  for (auto it = then.begin(); it != then.end(); ++it) {
+    if (!now.contains(it.key())) diff += "\n  " + it.key() + ": checkpoint " + it->dump() + ", now " +
+                                         (it.key() == "world_size" ? "1 (a single process)" : "not set");
   }
   if (!diff.empty()) {
     throw UsageError("cannot resume from " + path + ": the run was started with different settings or data;" + diff +

@@ -1,13 +1,21 @@
 #pragma once
 // Private state of nlpc::train::Trainer, shared by trainer.cpp (the loop) and
 // trainer_checkpoint.cpp (resume state, best parameters).
+#include <functional>
 #include <optional>
 
 #include <nlohmann/json.hpp>
 
 #include "nlpc/train/trainer.h"
 
+namespace nlpc::dist {
+class Group;
+}
+
 namespace nlpc::train {
+
+// This rank's contiguous share of a global batch (the whole batch without a group).
+std::vector<int64_t> local_slice(const std::vector<int64_t>& batch, const dist::Group* group);
 
 struct Trainer::Impl {
   Impl(TrainableModel& model, const std::vector<Example>& examples, TrainerOptions options,
@@ -22,6 +30,9 @@ struct Trainer::Impl {
   std::vector<NamedParameter> params;  // every parameter, model order
   std::unique_ptr<AdamW> optimizer;
   std::unique_ptr<LrSchedule> schedule;
+  dist::Group* group = nullptr;  // the launcher's process group; nullptr in a single process
+  double comm_seconds = 0;       // spent in gradient reductions this session
+  int64_t comm_updates = 0;      // updates reduced this session
   int64_t batches_per_epoch = 0;
   int64_t updates_per_epoch = 0;
   int64_t total_steps = 0;
@@ -58,6 +69,13 @@ struct Trainer::Impl {
   double epoch_progress() const;
   const BatchPlan& plan_for(int64_t epoch);
   TrainResult result() const;
+
+  // several processes (trainer_dist.cpp)
+  bool main_rank() const;
+  double reduce_gradients(double local_loss);  // sums gradients over ranks; returns the summed loss
+  void broadcast_parameters();
+  MetricMap shared_metrics(const std::function<MetricMap()>& compute);  // rank 0 computes
+  void share_resume_state();
 
   // checkpoints (trainer_checkpoint.cpp)
   void snapshot_rng();

@@ -9,7 +9,8 @@ namespace nlpc {
 
 class AtomicFile {
  public:
-  // path "-" writes to stdout directly (no temporary, commit() only flushes).
+  // path "-" writes to stdout directly (no temporary, commit() only flushes); path "" writes
+  // nowhere (only to a capture buffer, see capture()).
   explicit AtomicFile(std::string path);
   ~AtomicFile();  // not committed: removes the temporary file
   AtomicFile(const AtomicFile&) = delete;
@@ -21,6 +22,9 @@ class AtomicFile {
   // fsyncs, closes and renames onto the final path. Throws RuntimeError on failure.
   void commit();
   std::FILE* handle() { return f_; }
+  // While `buffer` is not null, write() appends to it instead of the file (sharded prediction:
+  // a rank's rows travel to rank 0, which writes them in input order).
+  void capture(std::string* buffer) { capture_ = buffer; }
   const std::string& path() const { return path_; }
   const std::string& temp_path() const { return tmp_; }
   bool is_stdout() const { return path_ == "-"; }
@@ -30,6 +34,7 @@ class AtomicFile {
   std::string tmp_;
   std::FILE* f_ = nullptr;
   bool committed_ = false;
+  std::string* capture_ = nullptr;
 };
 
 void write_file_atomic(const std::string& path, const std::string& content);

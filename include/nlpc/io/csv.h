@@ -126,6 +126,9 @@ class CsvWriter {
   void write_row(std::initializer_list<std::string_view> fields);
   // Flushes, fsyncs and renames into place. Without commit() the output is discarded.
   void commit();
+  // Bytes written as they are (rows formatted elsewhere), and capture of what is written (AtomicFile).
+  void write_raw(const std::string& bytes) { file_.write(bytes); }
+  void capture(std::string* buffer) { file_.capture(buffer); }
   void flush();
   int64_t rows() const { return rows_; }
   // Appends one field, quoted when needed, to `out` (no delimiter).

@@ -46,6 +46,9 @@ class JsonlWriter {
   void flush();
   // Flushes, fsyncs and renames into place. Without commit() the output is discarded.
   void commit();
+  // Bytes written as they are (rows formatted elsewhere), and capture of what is written (AtomicFile).
+  void write_raw(const std::string& bytes) { file_.write(bytes); }
+  void capture(std::string* buffer) { file_.capture(buffer); }
   int64_t rows() const { return rows_; }
 
  private:

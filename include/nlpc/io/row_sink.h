@@ -26,6 +26,10 @@ class RowSink {
   // JSONL only: an object written as it is (nested values allowed).
   void write_json(const nlohmann::ordered_json& j);
   void commit();
+  // Sharded prediction: while `buffer` is set, rows go to it instead of the output; write_raw()
+  // appends rows formatted by another rank's sink (same format and columns) as they are.
+  void capture(std::string* buffer);
+  void write_raw(const std::string& bytes);
 
  private:
   std::vector<std::string> columns_;

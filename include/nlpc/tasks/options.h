@@ -81,6 +81,8 @@ struct PredictOptions {
   std::string asr_model;
   std::string audio_column = "audio";
   std::string asr_language;  // empty: the Whisper model's generation_config language, else auto
+  // Under a launcher, ranks other than 0 write no output: their rows go to rank 0 (stream_windows).
+  bool discard_output = false;
 };
 
 struct PredictStats : RowSkips {

@@ -62,6 +62,7 @@ struct TrainerSection {
   std::string class_weights = "none";
   std::string device = "cpu";
   int64_t log_every = 1;
+  int64_t dist_timeout_s = 300;  // under a launcher: the longest wait for another rank
 };
 
 struct EvalSection {

@@ -12,6 +12,7 @@
 #include <random>
 #include <thread>
 
+#include "nlpc/dist/dist.h"
 #include "nlpc/core/signals.h"
 
 namespace nlpc::models::ngram {
@@ -93,11 +94,19 @@ void train_ovr_svm(const Csr& X, int64_t num_features, int k, const PositiveFn& 
   }
   weight.assign(size_t(num_features) * size_t(k), 0.f);
   bias.assign(size_t(k), 0.f);
+  // Under a launcher, rank r trains classes r, r + W, r + 2W, ... on the whole data, and the
+  // weights are summed over the ranks (each class is non-zero on one rank only): the same model
+  // as a single process, since every class has its own seed.
+  dist::Group* group = dist::current();
+  std::vector<int> mine;
+  for (int c = group ? group->rank() : 0; c < k; c += group ? group->world_size() : 1) mine.push_back(c);
+  const int num_mine = static_cast<int>(mine.size());
   std::atomic<int> next{0};
   auto work = [&]() {
     std::vector<float> w;
     std::vector<int8_t> y(static_cast<size_t>(n));
-    for (int c; (c = next.fetch_add(1)) < k;) {
+    for (int i; (i = next.fetch_add(1)) < num_mine;) {
+      const int c = mine[size_t(i)];
       if (interrupted()) return;
       for (int64_t i = 0; i < n; ++i) y[size_t(i)] = positive(c, i) ? 1 : -1;
       w.assign(size_t(num_features), 0.f);
@@ -108,12 +117,18 @@ void train_ovr_svm(const Csr& X, int64_t num_features, int k, const PositiveFn& 
       if (o.on_class_done) o.on_class_done();
     }
   };
-  int threads = std::max(1, std::min(o.threads, k));
+  int threads = std::max(1, std::min(o.threads, std::max(1, num_mine)));
   std::vector<std::thread> pool;
   for (int t = 1; t < threads; ++t) pool.emplace_back(work);
   work();
   for (auto& th : pool) th.join();
   check_interrupted();
+  if (group != nullptr) {
+    for (std::vector<float>* v : {&weight, &bias}) {
+      std::vector<torch::Tensor> t{torch::from_blob(v->data(), {static_cast<int64_t>(v->size())}, torch::kFloat)};
+      group->allreduce_sum(t, "the one-vs-rest SVM weights of every class");
+    }
+  }
 }
 
 // Log loss of probabilities from scores * scale (softmax rows or per-label sigmoids).

@@ -19,6 +19,7 @@
 
 #include <torch/torch.h>
 
+#include "nlpc/dist/dist.h"
 #include "nlpc/tasks/asr/asr.h"
 #include "nlpc/commands/eval.h"
 #include "nlpc/tasks/train_common.h"
@@ -412,6 +413,7 @@ int64_t fit_asr(const TrainConfig& cfg, runs::Run& run, bool resume) {
   };
   train::Trainer trainer(tm, train_ex, o, cb);
   train::TrainResult r = resume ? trainer.resume() : trainer.train();
+  if (!dist::is_main()) return r.steps;  // under a launcher, rank 0 alone saves and scores
   run.log_metric("train/samples_per_s", r.samples_per_s, r.steps);
   // the best parameters (or the last)
   save_whisper_folder(model, model_dir, ms.tok_dir, ms.extras_dir, ms.wt, dopt.language);

@@ -140,7 +140,7 @@ PredictStats predict_classification(const PredictOptions& opts) {
   const std::vector<size_t> text_cols = text_column_indices(reader, opts.text_column);
   const int64_t pair_idx = opts.pair_column.empty() ? -1 : static_cast<int64_t>(reader.column_index(opts.pair_column));
   const Layout layout = make_layout(opts, *clf, columns);
-  io::RowSink sink(opts.output, io::output_format(opts.output, opts.output_format, reader.format()),
+  io::RowSink sink(opts.discard_output ? "" : opts.output, io::output_format(opts.output, opts.output_format, reader.format()),
                    layout.output_columns());
 
   const size_t batch = opts.batch_size > 0 ? static_cast<size_t>(opts.batch_size) : clf->default_batch_size();

@@ -1,5 +1,6 @@
 // `nlpc train` for classification (single- and multi-label): labelled data in, the model family of
 // model.type trained (train_ngram.cpp, train_transformer.cpp), the saved model scored on test.
+#include "nlpc/dist/dist.h"
 #include "nlpc/tasks/classification/train.h"
 
 #include <chrono>
@@ -86,6 +87,7 @@ int train_classification(const TrainConfig& cfg, runs::Run& run, bool resume) {
   data.valid_logged = cfg.model.type != "ngram" || cfg.model.ngram_train.solver == "sgd";
   const int64_t final_step =
       cfg.model.type == "ngram" ? train_ngram(cfg, data, run) : train_transformer(cfg, data, run, resume);
+  if (!dist::is_main()) return 0;  // under a launcher, rank 0 alone saves and scores
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   run.log_metric("train/seconds", secs, final_step);
   evaluate_saved_model(cfg, data, run, final_step);

@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include "nlpc/dist/dist.h"
 #include "nlpc/tasks/classification/train.h"
 #include "nlpc/tasks/train_common.h"
 #include "nlpc/tasks/encoding.h"
@@ -146,6 +147,7 @@ int64_t train_transformer(const TrainConfig& cfg, const TrainData& data, runs::R
 
   train::Trainer trainer(tm, train_ex, o, cb);
   train::TrainResult r = resume ? trainer.resume() : trainer.train();
+  if (!dist::is_main()) return r.steps;  // under a launcher, rank 0 alone saves and scores
   run.log_metric("train/samples_per_s", r.samples_per_s, r.steps);
   // The model now holds the best parameters: save them (also when there was no evaluation).
   models::save_classifier(*model, model_dir, tok_dir);

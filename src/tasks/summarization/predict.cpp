@@ -26,7 +26,7 @@ PredictStats predict_summarization(const PredictOptions& opts) {
   const std::string summary_col = io::unique_column(columns, "summary");
   std::vector<std::string> out_cols = columns;
   out_cols.push_back(summary_col);
-  io::RowSink sink(opts.output, io::output_format(opts.output, opts.output_format, reader.format()), out_cols);
+  io::RowSink sink(opts.discard_output ? "" : opts.output, io::output_format(opts.output, opts.output_format, reader.format()), out_cols);
 
   const size_t batch = opts.batch_size > 0 ? static_cast<size_t>(opts.batch_size) : 16;
   const size_t window = opts.window > 0 ? static_cast<size_t>(opts.window) : batch * 16;

@@ -11,6 +11,7 @@
 
 #include <torch/torch.h>
 
+#include "nlpc/dist/dist.h"
 #include "nlpc/tasks/summarization/summarizer.h"
 #include "nlpc/tasks/train_common.h"
 #include "nlpc/tasks/encoding.h"
@@ -301,6 +302,7 @@ int train_summarization(const TrainConfig& cfg, runs::Run& run, bool resume) {
   };
   train::Trainer trainer(tm, train_ex, o, cb);
   train::TrainResult r = resume ? trainer.resume() : trainer.train();
+  if (!dist::is_main()) return 0;  // under a launcher, rank 0 alone saves and scores
   run.log_metric("train/samples_per_s", r.samples_per_s, r.steps);
   save(model_dir);  // the model holds the best parameters now
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
