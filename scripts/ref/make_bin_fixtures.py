@@ -295,6 +295,8 @@ def hostile():
               crafted_pickle({"w": FakeTensor(FakeStorage("0", 6), 1000, (2, 3), (3, 1))}), {"0": six})
     write_zip(os.path.join(d, "numel-overflow.bin"),
               crafted_pickle({"w": FakeTensor(FakeStorage("0", 6), 0, (2 ** 40, 2 ** 40), (0, 0))}), {"0": six})
+    write_zip(os.path.join(d, "storage-numel-overflow.bin"),  # numel * 4 wraps around 2^64
+              crafted_pickle({"w": FakeTensor(FakeStorage("0", 2 ** 62 + 1), 2 ** 61, (6,), (1,))}), {"0": six})
     write_zip(os.path.join(d, "memo-nothing.bin"), b"\x80\x02}q\x00h\x07.", {})
     write_zip(os.path.join(d, "big-endian.bin"), good(), {"0": struct.pack(">6f", 1, 2, 3, 4, 5, 6)}, byteorder="big")
     write_zip(os.path.join(d, "deflate.bin"), good(), {"0": six}, compress=zipfile.ZIP_DEFLATED)

@@ -79,8 +79,6 @@ class Storages {
   std::map<std::string, size_t> index_;
 };
 
-uint64_t storage_bytes(const Storage& s) { return s.numel * safetensors::dtype_size(s.dtype); }
-
 }  // namespace
 
 std::unique_ptr<Checkpoint> Checkpoint::open(const std::string& path) {
@@ -145,10 +143,9 @@ void Checkpoint::read_zip(const uint8_t* bytes, size_t size) {
       const std::string name = prefix + "data/" + s.key;
       const zip::Entry* rec = archive.find(name);
       if (rec == nullptr) bad(path_, "storage '" + s.key + "' has no record " + name + " (truncated archive?)");
-      if (rec->size < storage_bytes(s)) {
+      if (s.numel > rec->size / safetensors::dtype_size(s.dtype)) {
         bad(path_, "record " + name + " has " + std::to_string(rec->size) + " bytes, shorter than its storage of " +
-                       std::to_string(s.numel) + " x " + safetensors::dtype_name(s.dtype) + " (" +
-                       std::to_string(storage_bytes(s)) + " bytes)");
+                       std::to_string(s.numel) + " x " + safetensors::dtype_name(s.dtype));
       }
       s.data = archive.data(*rec);
     }

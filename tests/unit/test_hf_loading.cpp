@@ -173,6 +173,13 @@ TEST_CASE("configs: model_type inferred; TinyBERT keys accepted; cased vocabular
   auto uncased = nlpc::text::load_tokenizer(d.file("bert-base-uncased-x"));
   CHECK(cased->encode("Hello").ids == std::vector<int32_t>{2, 6, 3});
   CHECK(uncased->encode("Hello").ids == std::vector<int32_t>{2, 5, 3});
+  // added_tokens.json and special_tokens_map.json of slow-tokenizer uploads
+  nlpc::test::write_file(d.file("bert-base-uncased-x/added_tokens.json"), R"({"[NEW]": 7})");
+  nlpc::test::write_file(d.file("bert-base-uncased-x/special_tokens_map.json"), R"({"unk_token": "[UNK]", "additional_special_tokens": ["[NEW]"]})");
+  auto added = nlpc::text::load_tokenizer(d.file("bert-base-uncased-x"));
+  CHECK(added->vocab_size() == 8);
+  CHECK(added->encode("hello [NEW]").ids == std::vector<int32_t>{2, 5, 7, 3});
+  CHECK(added->is_special(7));
   nlpc::test::write_file(d.file("bert-base-portuguese-cased/tokenizer_config.json"), R"({"do_lower_case": true})");
   CHECK(nlpc::text::load_tokenizer(d.file("bert-base-portuguese-cased"))->encode("Hello").ids ==
         std::vector<int32_t>{2, 5, 3});

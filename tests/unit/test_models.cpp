@@ -343,7 +343,7 @@ TEST_CASE("checkpoint formats: sharded safetensors and pytorch_model.bin", "[mod
   // torch.save(module.state_dict()) pickles an OrderedDict with a _metadata attribute: nlpc's own
   // reader rebuilds it (libtorch 1.13's pickle_load could not; test_pytorch_reader.cpp has the rest)
   CHECK(m::load_checkpoint(fixture("models/linear-state-dict.bin")).size() == 2);
-  nlpc::test::write_file(dir.file("old.bin"), "\x80\x02}q\x00.");
+  nlpc::test::write_file(dir.file("old.bin"), std::string("\x80\x02}q\x00.", 6));
   CHECK_THROWS_WITH(m::load_checkpoint(dir.file("old.bin")), Catch::Contains("magic number"));
   CHECK_THROWS_WITH(m::load_checkpoint(dir.file("nothing")), Catch::Contains("no such model folder"));
 }

@@ -116,6 +116,7 @@ TEST_CASE("pytorch_model.bin: hostile files are refused with the file named, not
       {"short-record.bin", "shorter than its storage"},
       {"offset-beyond-record.bin", "reaches element 1005 of storage '0', which has 6 elements"},
       {"numel-overflow.bin", "overflows"},
+      {"storage-numel-overflow.bin", "shorter than its storage"},
       {"memo-nothing.bin", "memo reference 7 refers to nothing"},
       {"big-endian.bin", "little-endian checkpoints only"},
       {"deflate.bin", "is compressed (method 8, deflate)"},
