@@ -54,7 +54,8 @@ void print_report(const models::FolderReport& r, bool all) {
   std::printf("weights:      %s (%s)\n", r.weights_file.c_str(), r.weights_format.c_str());
   std::string dt;
   for (const auto& [d, n] : r.dtypes) dt += (dt.empty() ? "" : ", ") + d + " x" + std::to_string(n);
-  std::printf("parameters:   %s in %zu tensors (%s)\n", with_commas(r.parameters).c_str(), r.tensors.size(), dt.c_str());
+  std::printf("parameters:   %s (model tensors; heads and tied aliases not counted); %zu tensors stored (%s)\n",
+              with_commas(r.parameters).c_str(), r.tensors.size(), dt.c_str());
   std::printf("tokenizer:    %s%s\n", r.tokenizer.c_str(),
               r.vocab_size ? (", " + with_commas(r.vocab_size) + " tokens").c_str() : "");
   std::printf("loading:      %lld tensors fill the model\n", static_cast<long long>(r.loaded));

@@ -94,6 +94,7 @@ void plan(FolderReport& r, const StateDict& weights, const Expectation& e) {
   for (const auto& [k, t] : adapted) {
     if (e.keys.count(k)) {
       ++r.loaded;
+      if (t.is_floating_point()) r.parameters += t.numel();
     } else if (e.aliases.count(k)) {
       r.tied.push_back(k);
     } else if (e.classifier && (is_pretraining_head(k) || starts_with(k, "classifier.") ||
@@ -136,7 +137,6 @@ FolderReport inspect_folder(const std::string& dir) {
   for (const auto& [name, t] : weights) {
     r.tensors.push_back({name, dtype_name(t.scalar_type()), t.sizes().vec()});
     ++counts[r.tensors.back().dtype];
-    if (t.is_floating_point()) r.parameters += t.numel();
   }
   r.dtypes.assign(counts.begin(), counts.end());
   try {

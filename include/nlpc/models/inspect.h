@@ -27,7 +27,7 @@ struct FolderReport {
   std::string weights_file;       // the file find_weights picked
   std::string weights_format;     // safetensors | PyTorch zip | PyTorch legacy | sharded ... (N files)
   std::vector<TensorSummary> tensors;  // in name order, as stored (before key fix-ups)
-  int64_t parameters = 0;         // elements of the floating-point tensors
+  int64_t parameters = 0;         // elements of the floating tensors that fill the model (tied aliases once)
   std::vector<std::pair<std::string, int64_t>> dtypes;  // dtype -> tensor count
   std::string tokenizer;          // family, or "none (why)"
   int64_t vocab_size = 0;
