@@ -35,5 +35,8 @@ void register_runs(CLI::App& app);
 void register_runs_report(CLI::App* runs_app);  // called by register_runs
 void register_serve(CLI::App& app);
 void register_bench(CLI::App& app);
+void register_models(CLI::App& app);                 // `models`: its sub-subcommands are listed in cmd_models.cpp
+void register_models_inspect(CLI::App* models_app);
+void register_models_convert(CLI::App* models_app);
 
 }  // namespace nlpc::cli

@@ -72,6 +72,7 @@ static int run_main(int argc, char** argv) {
   register_runs(app);
   register_serve(app);
   register_bench(app);
+  register_models(app);
 
   try {
     app.parse(argc, argv);

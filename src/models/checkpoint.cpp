@@ -10,6 +10,7 @@
 #include "nlpc/core/fs.h"
 #include "nlpc/core/log.h"
 #include "nlpc/io/safetensors.h"
+#include "nlpc/io/torch_checkpoint.h"
 
 namespace nlpc::models {
 namespace fs = std::filesystem;
@@ -52,10 +53,15 @@ st::DType st_dtype(torch::Dtype d, const std::string& name) {
 }
 
 torch::Tensor convert(torch::Tensor t, torch::Dtype float_dtype) {
+  if (float_dtype == kKeepDtype) return t;
   if (torch::isFloatingType(t.scalar_type()) && t.scalar_type() != float_dtype) return t.to(float_dtype);
   return t;
 }
 
+StateDict read_weights_file(const std::string& path, torch::Dtype float_dtype);
+
+// A sharded checkpoint: <name>.index.json {"weight_map": {tensor: shard file}} next to its shards
+// (model-0000k-of-0000n.safetensors or pytorch_model-0000k-of-0000n.bin).
 StateDict read_sharded(const std::string& index_path, torch::Dtype float_dtype) {
   nlohmann::json index;
   try {
@@ -79,7 +85,7 @@ StateDict read_sharded(const std::string& index_path, torch::Dtype float_dtype) 
   StateDict out;
   for (const auto& [shard, names] : by_shard) {
     const std::string shard_path = (dir / shard).string();
-    StateDict part = read_safetensors(shard_path, float_dtype);
+    StateDict part = read_weights_file(shard_path, float_dtype);
     for (auto& [name, t] : part) {
       if (!names.count(name)) {
         throw InputError(shard_path, 0, 0, "tensor '" + name + "' is not listed for this shard in " + index_path);
@@ -97,30 +103,43 @@ StateDict read_sharded(const std::string& index_path, torch::Dtype float_dtype) 
   return out;
 }
 
-StateDict read_pickle(const std::string& path, torch::Dtype float_dtype) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw InputError(path, 0, 0, "cannot open");
-  std::vector<char> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  const std::string hint = "; convert it to safetensors in Python: "
-                           "safetensors.torch.save_file(torch.load(path), 'model.safetensors')";
-  if (bytes.size() < 4 || bytes[0] != 'P' || bytes[1] != 'K') {
-    throw InputError(path, 0, 0, "not a zip-format PyTorch checkpoint (legacy pickle files are not supported)" + hint);
+// A view of a storage as a tensor of its own (copied out of the mapping: the mapping is closed on
+// return, and its bytes need not be aligned for the element type).
+torch::Tensor copy_tensor(const pytorch::Checkpoint& ck, const pytorch::Tensor& t, std::vector<torch::Tensor>& whole) {
+  const pytorch::Storage& s = ck.storages()[t.ref.storage];
+  const auto dtype = torch_dtype(s.dtype);
+  const size_t esize = st::dtype_size(s.dtype);
+  if (t.ref.contiguous()) {
+    torch::Tensor x = torch::empty(t.ref.shape, torch::TensorOptions().dtype(dtype));
+    const size_t n = static_cast<size_t>(t.ref.numel()) * esize;
+    if (n > 0) std::memcpy(x.data_ptr(), s.data + static_cast<size_t>(t.ref.offset) * esize, n);
+    return x;
   }
-  c10::IValue v;
-  try {
-    v = torch::pickle_load(bytes);
-  } catch (const c10::Error& e) {
-    throw InputError(path, 0, 0, std::string("libtorch cannot read this checkpoint (") + e.what_without_backtrace() + ")" + hint);
+  torch::Tensor& w = whole[t.ref.storage];  // shared storage, copied once for all its views
+  if (!w.defined()) {
+    w = torch::empty({static_cast<int64_t>(s.numel)}, torch::TensorOptions().dtype(dtype));
+    if (s.numel > 0) std::memcpy(w.data_ptr(), s.data, s.numel * esize);
   }
-  if (!v.isGenericDict()) throw InputError(path, 0, 0, "expected a state dict (name -> tensor)" + hint);
+  return w.as_strided(t.ref.shape, t.ref.stride, t.ref.offset).clone(at::MemoryFormat::Contiguous);
+}
+
+StateDict read_pytorch(const std::string& path, torch::Dtype float_dtype) {
+  auto ck = pytorch::Checkpoint::open(path);
   StateDict out;
-  for (const auto& kv : v.toGenericDict()) {
-    if (!kv.key().isString() || !kv.value().isTensor()) {
-      throw InputError(path, 0, 0, "expected a state dict of name -> tensor entries" + hint);
-    }
-    out[kv.key().toStringRef()] = convert(kv.value().toTensor().contiguous(), float_dtype);
-  }
+  std::vector<torch::Tensor> whole(ck->storages().size());
+  for (const auto& t : ck->tensors()) out[t.name] = convert(copy_tensor(*ck, t, whole), float_dtype);
   return out;
+}
+
+StateDict read_weights_file(const std::string& path, torch::Dtype float_dtype) {
+  const fs::path p(path);
+  if (p.extension() == ".json") return read_sharded(path, float_dtype);
+  if (p.extension() == ".safetensors") return read_safetensors(path, float_dtype);
+  if (p.extension() == ".bin" || p.extension() == ".pt" || p.extension() == ".pth" ||
+      pytorch::looks_like_checkpoint(path)) {
+    return read_pytorch(path, float_dtype);
+  }
+  return read_safetensors(path, float_dtype);
 }
 
 }  // namespace
@@ -143,21 +162,28 @@ StateDict read_safetensors(const std::string& path, torch::Dtype float_dtype) {
   return out;
 }
 
-StateDict load_checkpoint(const std::string& path, torch::Dtype float_dtype) {
+std::string find_weights(const std::string& path) {
   const fs::path p(path);
-  if (fs::is_regular_file(p)) {
-    if (p.extension() == ".json") return read_sharded(path, float_dtype);
-    if (p.extension() == ".bin" || p.extension() == ".pt") return read_pickle(path, float_dtype);
-    return read_safetensors(path, float_dtype);
-  }
+  if (fs::is_regular_file(p)) return path;
   if (!fs::is_directory(p)) throw InputError(path, 0, 0, "no such model folder or checkpoint file");
-  if (fs::exists(p / "model.safetensors")) return read_safetensors((p / "model.safetensors").string(), float_dtype);
-  if (fs::exists(p / "model.safetensors.index.json")) {
-    return read_sharded((p / "model.safetensors.index.json").string(), float_dtype);
+  // transformers' order: safetensors first, then the PyTorch pickle, each single-file then sharded
+  for (const char* name : {"model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                           "pytorch_model.bin.index.json"}) {
+    if (fs::exists(p / name)) return (p / name).string();
   }
-  if (fs::exists(p / "pytorch_model.bin")) return read_pickle((p / "pytorch_model.bin").string(), float_dtype);
+  for (const char* other : {"tf_model.h5", "flax_model.msgpack", "model.ckpt.index"}) {
+    if (fs::exists(p / other)) {
+      throw InputError((p / other).string(), 0, 0, "TensorFlow/Flax weights are not supported: nlpc reads "
+                                                   "model.safetensors and pytorch_model.bin (single or sharded)");
+    }
+  }
   throw InputError(path, 0, 0,
-                   "no weights found: expected model.safetensors, model.safetensors.index.json or pytorch_model.bin");
+                   "no weights found: expected model.safetensors, pytorch_model.bin or their sharded "
+                   ".index.json");
+}
+
+StateDict load_checkpoint(const std::string& path, torch::Dtype float_dtype) {
+  return read_weights_file(find_weights(path), float_dtype);
 }
 
 void save_safetensors(const std::string& path, const StateDict& tensors) {

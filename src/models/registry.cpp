@@ -1,10 +1,12 @@
 #include "nlpc/models/registry.h"
 
+#include <cctype>
 #include <filesystem>
 
 #include "nlpc/core/config.h"
 #include "nlpc/core/error.h"
 #include "nlpc/core/fs.h"
+#include "nlpc/core/log.h"
 #include "nlpc/models/bert/bert.h"
 #include "nlpc/models/bert/distilbert.h"
 
@@ -59,6 +61,40 @@ std::shared_ptr<Encoder> create_encoder(const ModelConfig& config, const std::st
   return find_architecture(config.model_type, file).create_encoder(config, file);
 }
 
+std::string infer_model_type(const nlohmann::json& config, const std::string& file, std::string* how) {
+  if (config.is_object()) {
+    auto mt = config.find("model_type");
+    if (mt != config.end() && mt->is_string() && !mt->get<std::string>().empty()) return mt->get<std::string>();
+  }
+  // transformers' class names: the longest family stem in a class name wins (DistilBert over Bert)
+  static const std::pair<const char*, const char*> kStems[] = {
+      {"DistilBert", "distilbert"}, {"Bert", "bert"}, {"MT5", "t5"}, {"T5", "t5"}, {"Whisper", "whisper"}};
+  auto arch = config.is_object() ? config.find("architectures") : config.end();
+  if (config.is_object() && arch != config.end() && arch->is_array()) {
+    for (const auto& a : *arch) {
+      if (!a.is_string()) continue;
+      const std::string name = a.get<std::string>();
+      for (const auto& [stem, type] : kStems) {
+        if (name.find(stem) != std::string::npos) {
+          if (how) *how = "from architectures \"" + name + "\"";
+          return type;
+        }
+      }
+    }
+  }
+  // as AutoConfig does for configs without model_type: the longest model type in the folder name
+  std::string folder = std::filesystem::path(file).parent_path().filename().string();
+  for (auto& ch : folder) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (const char* type : {"distilbert", "whisper", "bert", "t5"}) {
+    if (folder.find(type) != std::string::npos) {
+      if (how) *how = "from the folder name '" + folder + "'";
+      return type;
+    }
+  }
+  throw InputError(file, 0, 0, "no \"model_type\", and neither \"architectures\" nor the folder name tells the "
+                               "family (add \"model_type\": one of " + supported_model_types() + ", t5, whisper)");
+}
+
 nlohmann::json read_model_config(const std::string& dir) {
   const std::string path = (std::filesystem::path(dir) / "config.json").string();
   if (!std::filesystem::is_directory(dir)) {
@@ -67,7 +103,13 @@ nlohmann::json read_model_config(const std::string& dir) {
   if (!file_exists(path)) {
     throw InputError(path, 0, 0, "missing: a model folder needs config.json (written by nlpc train or transformers)");
   }
-  return read_json_file(path);
+  nlohmann::json config = read_json_file(path);
+  if (config.is_object() && !config.contains("model_type")) {
+    std::string how;
+    config["model_type"] = infer_model_type(config, path, &how);
+    spdlog::info("{}: no \"model_type\"; {} inferred {}", path, config["model_type"].get<std::string>(), how);
+  }
+  return config;
 }
 
 }  // namespace nlpc::models

@@ -5,6 +5,7 @@
 
 #include "nlpc/core/error.h"
 #include "nlpc/core/fs.h"
+#include "nlpc/core/log.h"
 #include "nlpc/text/families.h"
 #include "nlpc/text/loader_util.h"
 
@@ -94,6 +95,23 @@ std::vector<std::string> special_names(const json& cfg, std::initializer_list<st
   return out;
 }
 
+// do_lower_case of tokenizer_config.json; without one, a folder named "...-cased" (and not
+// "uncased") is cased, as the hub names of bert-base-cased and the Portuguese BERTs imply.
+bool lowercase_of(const json& cfg, const std::string& folder) {
+  if (cfg.is_object() && cfg.contains("do_lower_case") && cfg["do_lower_case"].is_boolean()) {
+    return cfg["do_lower_case"].get<bool>();
+  }
+  std::string name = fs::path(folder).lexically_normal().filename().string();
+  if (name.empty()) name = fs::path(folder).lexically_normal().parent_path().filename().string();
+  for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (name.find("cased") != std::string::npos && name.find("uncased") == std::string::npos) {
+    spdlog::info("{}: no do_lower_case in tokenizer_config.json; the folder name says cased, so text is not lowercased",
+                 folder);
+    return false;
+  }
+  return true;
+}
+
 TemplateItem sp(int32_t id, int32_t type = 0) { return {false, 0, id, type}; }
 TemplateItem seq(int s, int32_t type) { return {true, s, -1, type}; }
 
@@ -111,7 +129,7 @@ std::unique_ptr<Tokenizer> load_vocab_txt(const std::string& file, const std::st
   if (vocab.empty()) throw InputError(file, 0, 0, "is empty; expected one WordPiece token per line");
   json cfg = read_tokenizer_config(folder);
   BertNormalizerConfig nc;
-  nc.lowercase = cfg.is_object() ? cfg.value("do_lower_case", true) : true;
+  nc.lowercase = lowercase_of(cfg, folder);
   nc.handle_chinese_chars = cfg.is_object() ? cfg.value("tokenize_chinese_chars", true) : true;
   if (cfg.is_object() && cfg.contains("strip_accents") && !cfg["strip_accents"].is_null())
     nc.strip_accents = cfg["strip_accents"].get<bool>() ? 1 : 0;

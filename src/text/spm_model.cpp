@@ -134,6 +134,29 @@ ParsedModel parse(std::string_view data, const std::string& file) {
 
 }  // namespace
 
+namespace {
+
+// T5Tokenizer's extra_ids: tokenizer_config.json's value, else 100 (transformers' default) for a T5
+// folder — a T5 v1.0 upload ships spiece.model alone — and 0 for any other SentencePiece model.
+int t5_extra_ids(const nlohmann::json& cfg, const std::string& folder) {
+  if (cfg.is_object() && cfg.contains("extra_ids") && cfg["extra_ids"].is_number_integer()) {
+    return cfg["extra_ids"].get<int>();
+  }
+  if (cfg.is_object() && cfg.contains("tokenizer_class") && cfg["tokenizer_class"].is_string()) {
+    return cfg["tokenizer_class"].get<std::string>().rfind("T5", 0) == 0 ? 100 : 0;
+  }
+  const nlohmann::json model = read_json_if_exists((std::filesystem::path(folder) / "config.json").string());
+  if (!model.is_object()) return 0;
+  const std::string type = model.value("model_type", std::string());
+  bool t5 = type == "t5" || type == "mt5";
+  if (type.empty() && model.contains("architectures") && model["architectures"].is_array()) {
+    for (const auto& a : model["architectures"]) t5 = t5 || (a.is_string() && a.get<std::string>().find("T5") != std::string::npos);
+  }
+  return t5 ? 100 : 0;
+}
+
+}  // namespace
+
 std::unique_ptr<Tokenizer> load_spm_model(const std::string& file, const std::string& folder) {
   std::string data = read_file(file);
   ParsedModel m = parse(data, file);
@@ -176,7 +199,7 @@ std::unique_ptr<Tokenizer> load_spm_model(const std::string& file, const std::st
   }
   // T5 sentinels: transformers adds <extra_id_N> after the pieces, <extra_id_0> last.
   nlohmann::json cfgj = read_json_if_exists((std::filesystem::path(folder) / "tokenizer_config.json").string());
-  int extra = cfgj.is_object() ? cfgj.value("extra_ids", 0) : 0;
+  const int extra = t5_extra_ids(cfgj, folder);
   for (int k = 0; k < extra; ++k) {
     AddedToken t;
     t.content = "<extra_id_" + std::to_string(k) + ">";

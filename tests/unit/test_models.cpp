@@ -340,12 +340,11 @@ TEST_CASE("checkpoint formats: sharded safetensors and pytorch_model.bin", "[mod
   auto bin = m::load_checkpoint(fixture("models/tiny-distilbert.bin"));
   REQUIRE(bin.size() == w.size());
   for (auto& [k, t] : w) CHECK(torch::equal(bin.at(k), t));
-  // torch.save(module.state_dict()) pickles an OrderedDict with a _metadata attribute, which
-  // libtorch 1.13's unpickler cannot rebuild: a clear error, not a crash
-  CHECK_THROWS_WITH(m::load_checkpoint(fixture("models/linear-state-dict.bin")),
-                    Catch::Contains("libtorch cannot read this checkpoint") && Catch::Contains("convert it to safetensors"));
-  nlpc::test::write_file(dir.file("old.bin"), "\x80\x02}q\x00.");
-  CHECK_THROWS_WITH(m::load_checkpoint(dir.file("old.bin")), Catch::Contains("convert it to safetensors"));
+  // torch.save(module.state_dict()) pickles an OrderedDict with a _metadata attribute: nlpc's own
+  // reader rebuilds it (libtorch 1.13's pickle_load could not; test_pytorch_reader.cpp has the rest)
+  CHECK(m::load_checkpoint(fixture("models/linear-state-dict.bin")).size() == 2);
+  nlpc::test::write_file(dir.file("old.bin"), std::string("\x80\x02}q\x00.", 6));
+  CHECK_THROWS_WITH(m::load_checkpoint(dir.file("old.bin")), Catch::Contains("magic number"));
   CHECK_THROWS_WITH(m::load_checkpoint(dir.file("nothing")), Catch::Contains("no such model folder"));
 }
 

@@ -1,7 +1,8 @@
 #pragma once
-// libtorch bridge for checkpoints: safetensors files (single or sharded through
-// model.safetensors.index.json) and pytorch_model.bin (zip pickle) into a name -> tensor map; strict
-// loading of such a map into a torch::nn::Module; saving a module as model.safetensors.
+// libtorch bridge for checkpoints: safetensors files and PyTorch pickles (pytorch_model.bin, zip or
+// legacy format, read by nlpc's own restricted reader in nlpc/io/torch_checkpoint.h), single or
+// sharded through *.index.json, into a name -> tensor map; strict loading of such a map into a
+// torch::nn::Module; saving a module as model.safetensors.
 #include <map>
 #include <string>
 #include <vector>
@@ -12,14 +13,22 @@ namespace nlpc::models {
 
 using StateDict = std::map<std::string, torch::Tensor>;
 
+// As `float_dtype`: keep every tensor in the dtype of the file (fp16/bf16 weights stay fp16/bf16).
+constexpr torch::Dtype kKeepDtype = torch::Dtype::Undefined;
+
 // Reads one .safetensors file. Floating tensors (F64/F32/F16/BF16) are converted to `float_dtype`;
 // integer and bool tensors keep their type. Tensors are copied out of the mapping (the file is
 // closed on return). Throws InputError for hostile or unsupported files.
 StateDict read_safetensors(const std::string& path, torch::Dtype float_dtype = torch::kFloat);
 
-// Loads the weights of a Hugging Face model folder: model.safetensors, else the shards listed in
-// model.safetensors.index.json, else pytorch_model.bin (zip format, via torch::pickle_load).
-// `path` may also name a single .safetensors or .bin file.
+// The weights file of a model folder, in transformers' order: model.safetensors,
+// model.safetensors.index.json, pytorch_model.bin, pytorch_model.bin.index.json (`path` itself when
+// it is a file). InputError when there is none (naming TensorFlow/Flax files when those are there).
+std::string find_weights(const std::string& path);
+
+// Loads the weights of a Hugging Face model folder (see find_weights) or of one weights file
+// (.safetensors, .bin/.pt/.pth, or a sharded *.index.json). Floating tensors are converted to
+// `float_dtype` (kKeepDtype: kept as stored); integer and bool tensors keep their type.
 StateDict load_checkpoint(const std::string& path, torch::Dtype float_dtype = torch::kFloat);
 
 // Writes tensors (moved to CPU, made contiguous) as one safetensors file, atomically, with

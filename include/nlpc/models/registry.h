@@ -37,7 +37,14 @@ const Architecture& find_architecture(const std::string& model_type, const std::
 // A randomly constructed (not yet initialised) encoder for `config`.
 std::shared_ptr<Encoder> create_encoder(const ModelConfig& config, const std::string& file = "config.json");
 
-// Reads config.json of a model folder (InputError when the folder or the file is missing or invalid).
+// config.json's "model_type"; when absent (old and TinyBERT uploads) inferred as transformers does:
+// from "architectures" (BertForMaskedLM -> bert, DistilBert* -> distilbert, T5WithLMHeadModel -> t5,
+// Whisper* -> whisper), else from the name of the folder holding `file` (AutoConfig's pattern match,
+// case-insensitive). `how` (optional) says which. InputError naming `file` when nothing tells.
+std::string infer_model_type(const nlohmann::json& config, const std::string& file, std::string* how = nullptr);
+
+// Reads config.json of a model folder (InputError when the folder or the file is missing or
+// invalid); a missing "model_type" is filled in by infer_model_type (logged).
 nlohmann::json read_model_config(const std::string& dir);
 
 }  // namespace nlpc::models

@@ -1,10 +1,13 @@
 // load_classifier / save_classifier: Hugging Face model folders <-> SequenceClassifier.
+#include <algorithm>
 #include <filesystem>
+#include <set>
 
 #include "nlpc/core/error.h"
 #include "nlpc/core/fs.h"
 #include "nlpc/core/log.h"
 #include "nlpc/models/checkpoint.h"
+#include "nlpc/models/hf_keys.h"
 #include "nlpc/models/bert/classifier.h"
 
 namespace nlpc::models {
@@ -13,28 +16,16 @@ namespace {
 
 bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
 
-bool ends_with(const std::string& s, const std::string& p) {
-  return s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
+std::set<std::string> key_set(const StateDict& d) {
+  std::set<std::string> out;
+  for (const auto& kv : d) out.insert(kv.first);
+  return out;
 }
 
-// HF's key fix-ups: LayerNorm gamma/beta -> weight/bias, the never-needed position_ids buffer, and
-// base-model checkpoints saved without the "<prefix>." in front of their keys.
-StateDict normalize_keys(StateDict in, const std::string& prefix) {
-  StateDict out;
-  bool has_prefix = false;
-  for (const auto& kv : in) has_prefix = has_prefix || starts_with(kv.first, prefix + ".");
-  for (auto& [name, t] : in) {
-    std::string k = name;
-    if (ends_with(k, ".gamma")) k = k.substr(0, k.size() - 6) + ".weight";
-    if (ends_with(k, ".beta")) k = k.substr(0, k.size() - 5) + ".bias";
-    if (ends_with(k, "embeddings.position_ids")) continue;
-    if (!has_prefix && (starts_with(k, "embeddings.") || starts_with(k, "encoder.") || starts_with(k, "pooler.") ||
-                        starts_with(k, "transformer."))) {
-      k = prefix + "." + k;
-    }
-    out[k] = std::move(t);
-  }
-  return out;
+// Heads of another sequence classifier (different labels, or the HF head when nlpc's MLP head is
+// asked for, and the other way round): dropped and initialised fresh when fine-tuning.
+bool is_classifier_head(const std::string& k) {
+  return starts_with(k, "classifier.") || starts_with(k, "pre_classifier.") || starts_with(k, "nlpc_head.");
 }
 
 ClassifierOptions options_from_config(const ModelConfig& c, const std::string& file) {
@@ -65,51 +56,67 @@ ClassifierOptions options_from_config(const ModelConfig& c, const std::string& f
   return o;
 }
 
-// Fine-tuning start: strict on the encoder, lenient on the head and on foreign keys.
+// Fine-tuning start, as transformers' from_pretrained for a new task head: the encoder must match
+// strictly; a classification head of the same shape is kept, else initialised fresh; pre-training
+// heads are dropped; one log line says what was ignored and what was newly initialised. Any other
+// key is an error.
 void load_for_finetuning(SequenceClassifier& model, StateDict weights, const std::string& dir) {
   const std::string prefix = model.encoder().prefix() + ".";
   const StateDict targets = module_state_dict(model);
   StateDict encoder_w, head_w;
-  std::vector<std::string> ignored;
+  std::vector<std::string> ignored, unexpected, fresh;
   for (auto& [k, t] : weights) {
     if (starts_with(k, prefix)) {
       encoder_w[k.substr(prefix.size())] = t;
     } else if (targets.count(k)) {
       head_w[k] = t;
-    } else {
+    } else if (is_pretraining_head(k) || is_classifier_head(k)) {
       ignored.push_back(k);
+    } else {
+      unexpected.push_back(k);
     }
+  }
+  if (!unexpected.empty()) {
+    throw InputError(dir, 0, 0, "checkpoint does not match the model (nothing was loaded):\n  unexpected keys (" +
+                                    std::to_string(unexpected.size()) + "): " + key_list(unexpected, 20) +
+                                    "\n  (only pre-training heads and classification heads are dropped when fine-tuning)");
   }
   for (const char* pooler : {"pooler.dense.weight", "pooler.dense.bias"}) {
     const std::string full = prefix + pooler;
     if (targets.count(full) && !encoder_w.count(pooler)) {
-      spdlog::warn("{}: no {} in the checkpoint; it is initialised fresh (as transformers does)", dir, full);
+      fresh.push_back(full);
       encoder_w[pooler] = targets.at(full);
     }
   }
   load_state_dict_strict(model.encoder(), encoder_w, dir);
   bool head_matches = true;
-  size_t head_params = 0;
+  std::vector<std::string> head_keys;
   for (const auto& [k, t] : targets) {
     if (starts_with(k, prefix)) continue;
-    ++head_params;
+    head_keys.push_back(k);
     auto it = head_w.find(k);
     head_matches = head_matches && it != head_w.end() && it->second.sizes() == t.sizes();
   }
-  if (head_matches && head_params == head_w.size()) {
+  const bool head_loaded = head_matches && head_keys.size() == head_w.size();
+  if (head_loaded) {
     torch::NoGradGuard no_grad;
     for (const auto& [k, t] : head_w) targets.at(k).copy_(t);
-    spdlog::info("{}: loaded encoder and classification head", dir);
   } else {
     for (const auto& [k, t] : head_w) ignored.push_back(k);
-    spdlog::info("{}: loaded encoder; classification head initialised fresh", dir);
+    fresh.insert(fresh.end(), head_keys.begin(), head_keys.end());
   }
-  if (!ignored.empty()) {
-    std::string list;
-    for (size_t i = 0; i < ignored.size() && i < 8; ++i) list += (i ? ", " : "") + ignored[i];
-    spdlog::info("{}: ignored {} checkpoint tensor(s) not used by the classifier: {}{}", dir, ignored.size(), list,
-                 ignored.size() > 8 ? ", ..." : "");
-  }
+  std::sort(ignored.begin(), ignored.end());
+  spdlog::info("{}: loaded the encoder{}; ignored {} checkpoint tensor(s){}{}; newly initialised: {}", dir,
+               head_loaded ? " and the classification head" : "", ignored.size(),
+               ignored.empty() ? "" : ": ", key_list(ignored), fresh.empty() ? "nothing" : key_list(fresh));
+}
+
+void log_key_changes(const std::string& dir, const KeyReport& r) {
+  if (r.renamed == 0 && r.dropped.empty() && r.prefix_change.empty()) return;
+  spdlog::info("{}: checkpoint keys adapted as transformers does:{}{}{}", dir,
+               r.renamed ? " renamed " + std::to_string(r.renamed) + " LayerNorm gamma/beta to weight/bias;" : "",
+               r.dropped.empty() ? "" : " dropped buffer(s) " + key_list(r.dropped) + ";",
+               r.prefix_change.empty() ? "" : " " + r.prefix_change + " prefix");
 }
 
 }  // namespace
@@ -122,7 +129,10 @@ std::shared_ptr<SequenceClassifier> load_classifier(const std::string& dir, c10:
   const ClassifierOptions opts = options ? *options : options_from_config(config, config_file);
   auto model = std::make_shared<SequenceClassifier>(config, opts);
   model->init_weights();
-  StateDict weights = normalize_keys(load_checkpoint(dir, dtype), model->encoder().prefix());
+  KeyReport keys;
+  StateDict weights =
+      adapt_hf_keys(load_checkpoint(dir, dtype), model->encoder().prefix(), key_set(module_state_dict(*model)), &keys);
+  log_key_changes(dir, keys);
   model->to(dtype);
   if (options) {
     load_for_finetuning(*model, std::move(weights), dir);

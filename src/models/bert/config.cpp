@@ -169,9 +169,7 @@ ModelConfig parse_model_config(const json& j, const std::string& file) {
   c.raw = j;
   Reader r(j, file);
   r.get("model_type", c.model_type);
-  if (c.model_type.empty()) {
-    throw InputError(file, 0, 0, "missing \"model_type\" (supported: " + supported_model_types() + ")");
-  }
+  if (c.model_type.empty()) c.model_type = infer_model_type(j, file);
   find_architecture(c.model_type, file);  // throws for unknown types, listing the supported ones
   if (c.model_type == "bert") c.bert = parse_bert(r, file);
   if (c.model_type == "distilbert") c.distilbert = parse_distilbert(r, file);

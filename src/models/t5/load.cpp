@@ -7,10 +7,13 @@
 // decoder.block.0.layer.1.EncDecAttention.relative_attention_bias.weight of old checkpoints is
 // ignored, as transformers does.
 #include <filesystem>
+#include <set>
 
 #include "nlpc/core/error.h"
 #include "nlpc/core/fs.h"
 #include "nlpc/models/checkpoint.h"
+#include "nlpc/models/hf_keys.h"
+#include "nlpc/models/registry.h"
 #include "nlpc/models/t5/t5.h"
 
 namespace nlpc::models {
@@ -47,7 +50,11 @@ T5StateDict resolve_aliases(const T5StateDict& in, bool tied, const std::string&
 
 }  // namespace
 
-void T5ForConditionalGenerationImpl::load_state(const T5StateDict& weights, const std::string& source) {
+void T5ForConditionalGenerationImpl::load_state(const T5StateDict& raw, const std::string& source) {
+  std::set<std::string> expected;
+  for (const auto& kv : module_state_dict(*this)) expected.insert(kv.first);
+  // checkpoints saved under T5's base_model_prefix ("transformer.") lose it
+  const T5StateDict weights = adapt_hf_keys(raw, find_model_family("t5", source).prefix, expected);
   std::vector<std::string> problems;
   auto resolved = resolve_aliases(weights, config_.tie_word_embeddings, source, problems);
   if (!problems.empty()) {

@@ -3,11 +3,14 @@
 
 #include <cmath>
 #include <filesystem>
+#include <set>
 #include <sstream>
 
 #include "nlpc/core/error.h"
 #include "nlpc/core/fs.h"
 #include "nlpc/models/checkpoint.h"
+#include "nlpc/models/hf_keys.h"
+#include "nlpc/models/registry.h"
 
 namespace nlpc::models {
 namespace {
@@ -45,8 +48,7 @@ torch::nn::LayerNorm layer_norm(int64_t d) {
 WhisperConfig parse_whisper_config(const nlohmann::json& j, const std::string& file) {
   if (!j.is_object()) throw InputError(file, 0, 0, "config.json is not a JSON object");
   WhisperConfig c;
-  std::string model_type;
-  read_key(j, "model_type", model_type, file);
+  const std::string model_type = infer_model_type(j, file);
   if (model_type != "whisper") {
     throw InputError(file, 0, 0, "model_type is \"" + model_type + "\", expected \"whisper\"");
   }
@@ -314,8 +316,12 @@ std::map<std::string, torch::Tensor> WhisperForConditionalGenerationImpl::state(
   return out;
 }
 
-void WhisperForConditionalGenerationImpl::load_state(const std::map<std::string, torch::Tensor>& weights,
+void WhisperForConditionalGenerationImpl::load_state(const std::map<std::string, torch::Tensor>& raw,
                                                      const std::string& source) {
+  std::set<std::string> expected;
+  for (const auto& kv : state()) expected.insert(kv.first);
+  // a WhisperModel checkpoint (keys without "model.") initialises WhisperForConditionalGeneration
+  const auto weights = adapt_hf_keys(raw, find_model_family("whisper", source).prefix, expected);
   // proj_out.weight is tied to the token embedding: accepted (and ignored) when its shape matches
   auto proj = weights.find("proj_out.weight");
   if (proj != weights.end()) {

@@ -11,6 +11,7 @@
 #include "nlpc/core/error.h"
 #include "nlpc/core/fs.h"
 #include "nlpc/core/progress.h"
+#include "nlpc/models/registry.h"
 #include "nlpc/core/signals.h"
 #include "nlpc/models/device.h"
 
@@ -36,7 +37,7 @@ Summarizer::Summarizer(const std::string& dir, const std::string& device) {
   if (!file_exists((fs::path(dir) / "config.json").string())) {
     throw InputError(dir, 0, 0, "not a model folder: config.json is missing");
   }
-  const nlohmann::json cfg = read_json_file((fs::path(dir) / "config.json").string());
+  const nlohmann::json cfg = models::read_model_config(dir);
   if (cfg.value("model_type", std::string()) != "t5") {
     throw InputError((fs::path(dir) / "config.json").string(), 0, 0,
                      "--task summarize needs a T5 model (model_type \"t5\"), this folder has model_type \"" +

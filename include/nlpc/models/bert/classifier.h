@@ -116,8 +116,10 @@ std::shared_ptr<SequenceClassifier> create_classifier(const ModelConfig& config,
 // - options given (start fine-tuning): encoder weights are loaded strictly from the folder (keys
 //   with or without the "bert."/"distilbert." prefix, old gamma/beta names accepted; a missing
 //   BERT pooler is initialised fresh with a warning, as HF does); head weights are loaded when the
-//   folder has a head of the same kind and shapes, else initialised fresh (logged). Other keys
-//   (e.g. the pretraining heads "cls.*") are ignored and logged.
+//   folder has a head of the same kind and shapes, else initialised fresh; pre-training heads
+//   (cls.*, vocab_*, lm_head, fit_dense) and other classification heads are ignored; one log line
+//   lists what was ignored and newly initialised; any other key is an error (docs/models.md).
+// Both: key fix-ups of models/hf_keys.h first (gamma/beta, position_ids, base-model prefix).
 std::shared_ptr<SequenceClassifier> load_classifier(const std::string& dir, c10::Device device,
                                                     const std::optional<ClassifierOptions>& options = std::nullopt,
                                                     torch::Dtype dtype = torch::kFloat);
