@@ -3,6 +3,7 @@
 // (tasks::task_for_config(cfg.task).train). No task-specific code here.
 #include "nlpc/commands/train.h"
 
+#include <cstdio>
 #include <filesystem>
 
 #include "nlpc/core/error.h"
@@ -35,6 +36,19 @@ runs::Run reopen_run(const TrainCommandOptions& opts, TrainConfig& cfg) {
   return r;
 }
 
+// After Ctrl-C / SIGTERM: how to continue the run (or why it cannot be continued).
+void print_resume_hint(const runs::Run& run, const TrainCommandOptions& opts) {
+  std::error_code ec;
+  const fs::path ckpt = fs::path(run.dir()) / "checkpoints";
+  if (fs::is_directory(ckpt, ec) && !fs::is_empty(ckpt, ec)) {
+    std::fprintf(stderr, "interrupted; continue the run with: nlpc train --resume %s%s\n", run.id().c_str(),
+                 opts.run.runs_dir.empty() ? "" : (" --runs-dir '" + opts.run.runs_dir + "'").c_str());
+  } else {
+    std::fprintf(stderr, "interrupted before the first checkpoint: run %s cannot be resumed, start it again\n",
+                 run.id().c_str());
+  }
+}
+
 }  // namespace
 
 int run_train(const TrainCommandOptions& opts) {
@@ -49,7 +63,12 @@ int run_train(const TrainCommandOptions& opts) {
     write_file_atomic(run.artifact_path("config.json"), cfg.resolved.dump(2) + "\n");
   }
   spdlog::info("run {} ({}) in {}", run.id(), run.name(), run.dir());
-  return runs::record(run, [&]() -> int { return task.train(cfg, run, resume); });
+  try {
+    return runs::record(run, [&]() -> int { return task.train(cfg, run, resume); });
+  } catch (const InterruptedError&) {
+    print_resume_hint(run, opts);
+    throw;
+  }
 }
 
 }  // namespace nlpc
