@@ -66,4 +66,6 @@ result=$(cd "$tmp" && node drive.js "http://127.0.0.1:$port/" "$text" "$out_abs"
 echo "page: $result"
 shown=$(node -e 'console.log(JSON.parse(process.argv[1]).label)' "$result")
 [ "$shown" = "$expected" ] || { echo "FAIL: the page shows '$shown', /v1/predict says '$expected'" >&2; exit 1; }
+bars=$(node -e 'console.log(JSON.parse(process.argv[1]).bars)' "$result")
+[ "$bars" -le 6 ] || { echo "FAIL: $bars bars; the page shows the top 5 labels and \"other\"" >&2; exit 1; }
 echo "OK: label '$shown' shown, no console errors; screenshot in $out"

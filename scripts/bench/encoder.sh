@@ -8,7 +8,7 @@ THREADS=${1:-$(nproc)}
 ROUNDS=${2:-2}
 PY=/usr/bin/python3
 BUILD=${BUILD:-build}
-DATASET=${DATASET:-/work/shared/datasets/debian-packages-en/test.csv}
+DATASET=${DATASET:-../shared/datasets/debian-packages-en/test.csv}
 ninja -C "$BUILD" bench_encoder >/dev/null
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT

@@ -45,7 +45,7 @@ def multiclass_case(name, rng, n, k, absent_true=(), absent_all=(), round_to=Non
     present = [c for c in range(k) if 0 < (y == c).sum() < n]
     aucs = [skm.roc_auc_score((y == c).astype(int), pd[:, c]) for c in present]
     exp["roc_auc_ovr_macro"] = float(np.mean(aucs))
-    exp["roc_auc_classes"] = len(present)
+    exp["roc_auc_ovr_macro/classes"] = len(present)  # a count: a detail of the macro AUC
     if len(present) == k and k > 2:  # the same through scikit-learn's multi-class API
         assert abs(skm.roc_auc_score(y, pd, multi_class="ovr", average="macro") - np.mean(aucs)) < 1e-12
     if k == 2:

@@ -2,7 +2,7 @@
 """Golden Porter stems for nlpc's ROUGE stemmer, from NLTK's PorterStemmer() (NLTK_EXTENSIONS mode,
 the stemmer rouge_score uses). Needs Debian's python3-nltk.
 
-  /usr/bin/python3 scripts/ref/porter_ref.py /work/shared/datasets/debian-packages-en/test.csv \
+  /usr/bin/python3 scripts/ref/porter_ref.py ../shared/datasets/debian-packages-en/test.csv \
       > tests/fixtures/rouge/porter_golden.tsv
 
 Words: the paper's examples and rule edge cases, plus the distinct lowercase [a-z0-9]+ tokens of

@@ -4,10 +4,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <cstdint>
 #include <filesystem>
+#include <fstream>
 
 #include "nlpc/core/error.h"
 #include "nlpc/core/fs.h"
+#include "nlpc/core/log.h"
 
 #ifdef NLPC_HAVE_SNDFILE
 #include <sndfile.h>
@@ -23,6 +26,61 @@ bool is_raw_extension(const std::string& path) {
   std::string ext = std::filesystem::path(path).extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
   return ext == ".raw" || ext == ".pcm" || ext == ".s16" || ext == ".s16le";
+}
+
+// The "data" chunk of a RIFF/WAVE file: the bytes its header declares, the bytes the file holds
+// after it, and the byte rate of its "fmt " chunk. All 0 for other files and for the "unknown
+// length" markers (0 and 0xFFFFFFFF) that streaming writers leave in the header.
+struct WavDataChunk {
+  uint64_t declared = 0, present = 0, byte_rate = 0;
+};
+
+WavDataChunk wav_data_chunk(const std::string& path) {
+  WavDataChunk w;
+  std::ifstream in(path, std::ios::binary);
+  char head[12];
+  if (!in.read(head, 12) || std::memcmp(head, "RIFF", 4) != 0 || std::memcmp(head + 8, "WAVE", 4) != 0) return w;
+  in.seekg(0, std::ios::end);
+  const uint64_t file_size = static_cast<uint64_t>(in.tellg());
+  uint64_t pos = 12;
+  auto le32 = [](const unsigned char* p) {
+    return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+  };
+  unsigned char chunk[20];
+  while (pos + 8 <= file_size) {
+    in.seekg(static_cast<std::streamoff>(pos));
+    if (!in.read(reinterpret_cast<char*>(chunk), 8)) break;
+    const uint32_t size = le32(chunk + 4);
+    // fmt: format(2) channels(2) sample rate(4) byte rate(4) ...
+    if (std::memcmp(chunk, "fmt ", 4) == 0 && size >= 16 && in.read(reinterpret_cast<char*>(chunk + 8), 12)) {
+      w.byte_rate = le32(chunk + 16);
+    }
+    if (std::memcmp(chunk, "data", 4) == 0) {
+      if (size == 0 || size == 0xFFFFFFFFu) return WavDataChunk{};
+      w.declared = size;
+      w.present = file_size - (pos + 8);
+      return w;
+    }
+    pos += 8 + size + (size & 1);  // chunks are padded to even sizes
+  }
+  return WavDataChunk{};
+}
+
+// Warns when a WAV file was cut off: its header declares more audio than the file holds.
+void warn_if_truncated_wav(const std::string& path) {
+  const WavDataChunk w = wav_data_chunk(path);
+  if (w.declared <= w.present) return;
+  const uint64_t missing = w.declared - w.present;
+  if (w.byte_rate > 0) {
+    const double rate = static_cast<double>(w.byte_rate);
+    spdlog::warn("{}: truncated WAV file: its header declares {:.2f} s of audio ({} bytes) but the file holds "
+                 "{:.2f} s ({} bytes); {:.2f} s are missing, decoding what is there",
+                 path, static_cast<double>(w.declared) / rate, w.declared, static_cast<double>(w.present) / rate,
+                 w.present, static_cast<double>(missing) / rate);
+  } else {
+    spdlog::warn("{}: truncated WAV file: its header declares {} bytes of audio but the file holds {}; {} bytes are "
+                 "missing, decoding what is there", path, w.declared, w.present, missing);
+  }
 }
 
 #ifdef NLPC_HAVE_SNDFILE
@@ -151,6 +209,7 @@ std::vector<float> load_audio(const std::string& path, const AudioOptions& opts,
     info.container = "RAW";
   } else {
 #ifdef NLPC_HAVE_SNDFILE
+    warn_if_truncated_wav(path);
     interleaved = read_sndfile(path, info);
 #else
     throw RuntimeError("nlpc was built without libsndfile (install libsndfile1-dev and rebuild); "

@@ -13,7 +13,11 @@ void register_bench(CLI::App& app) {
   auto* sub = app.add_subcommand("bench", "Latency, throughput, size and memory of a model");
   sub->add_option("-m,--model", o.model, "Model folder")->required();
   sub->add_option("--data", o.data, "CSV/TSV/JSONL/text file of texts (default: built-in sample texts)");
-  sub->add_option("--text-column", o.text_column, "Text column of --data")->capture_default_str();
+  sub->add_option("--text-column", o.text_column,
+                  "Text column(s) of --data, comma-separated ones joined; default: the model's, else text");
+  sub->add_option("--pair-column", o.pair_column, "Second text column of --data; default: the model's");
+  static bool no_record = false;
+  sub->add_flag("--no-record", no_record, "Do not record the measurement as a run");
   sub->add_option("--device", o.device, "cpu, cuda or cuda:N")->capture_default_str();
   sub->add_option("--texts", o.texts, "Single-text calls for the latency percentiles")->capture_default_str();
   sub->add_option("--batch-sizes", o.batch_sizes, "Batch sizes for the throughput")->delimiter(',')
@@ -22,7 +26,8 @@ void register_bench(CLI::App& app) {
   sub->add_option("--json", o.json, "Also write the result as JSON to this file (- = stdout, no table)");
   add_run_options(sub, o.run);
   on_run(sub, [sub] {
-    o.record_run = sub->count("--runs-dir") > 0 || sub->count("--experiment") > 0 || sub->count("--run-name") > 0;
+    o.record_run = !no_record;  // recorded like train and eval: --runs-dir, else $NLPC_RUNS_DIR, else ./runs
+    o.columns_given = sub->count("--text-column") > 0 || sub->count("--pair-column") > 0;
     nlohmann::json r = run_bench(o);
     if (o.json == "-") {
       std::printf("%s\n", r.dump(2).c_str());

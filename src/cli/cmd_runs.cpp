@@ -6,14 +6,19 @@
 namespace nlpc::cli {
 
 void register_runs(CLI::App& app) {
-  auto* runs = app.add_subcommand("runs", "List, show, compare and export runs; render HTML reports");
+  auto* runs = app.add_subcommand("runs", "List, show, compare, delete and export runs; render HTML reports");
   runs->require_subcommand(0, 1);
 
   static runs::ListOptions list;
   auto* l = runs->add_subcommand("list", "List runs, newest first");
   add_runs_dir_option(l, list.runs_dir);
   l->add_option("--experiment", list.experiment, "Only runs of this experiment");
-  l->add_option("--format", list.format, "table or json")->capture_default_str()->check(CLI::IsMember({"table", "json"}));
+  l->add_option("--status", list.status, "Only runs with this status: RUNNING, FINISHED, FAILED or KILLED "
+                                         "(repeatable, or comma-separated)")->delimiter(',');
+  l->add_option("--format", list.format, "text or json")
+      ->capture_default_str()
+      ->transform(CLI::Transformer({{"table", "text"}}))  // its old name
+      ->check(CLI::IsMember({"text", "json"}));
   on_run(l, [] { return runs::run_list(list); });
 
   static runs::ShowOptions show;
@@ -41,6 +46,16 @@ void register_runs(CLI::App& app) {
   e->add_option("--experiment", exp.experiment, "Only runs of this experiment");
   e->footer("MLflow 3.13 and later need MLFLOW_ALLOW_FILE_STORE=true to read a file store.");
   on_run(e, [] { return runs::run_export_mlflow(exp); });
+
+  static runs::DeleteOptions del;
+  auto* d = runs->add_subcommand("delete", "Delete runs: the given ones, or every run with a --status");
+  add_runs_dir_option(d, del.runs_dir);
+  d->add_option("run_ids", del.run_ids, "Run ids or unique prefixes");
+  d->add_option("--status", del.status, "Every run with this status (repeatable, or comma-separated): RUNNING "
+                                        "(only when its process is gone), FINISHED, FAILED or KILLED")->delimiter(',');
+  d->add_option("--experiment", del.experiment, "With --status: only runs of this experiment");
+  d->add_flag("--dry-run", del.dry_run, "Only print what would be deleted");
+  on_run(d, [] { return runs::run_delete(del); });
 
   register_runs_report(runs);
 }

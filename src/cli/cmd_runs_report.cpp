@@ -30,11 +30,12 @@ void register_runs_report(CLI::App* runs_app) {
   r->add_option("--title", o.title, "Report title")->capture_default_str();
   r->add_option("--max-classes", o.max_classes, "Confusion matrices show at most this many classes (rest: other)")
       ->capture_default_str();
-  on_run(r, [] {
+  on_run(r, [r] {
     const std::string dir = runs::resolve_runs_dir(o.runs_dir);
     ReportOptions ro;
     ro.title = o.title;
     ro.metric = o.metric;
+    ro.metric_required = r->count("--metric") > 0;
     ro.max_classes = o.max_classes;
     if (!o.run_ids.empty()) {
       for (const auto& id : o.run_ids) ro.run_dirs.push_back(runs::find_run(dir, id));

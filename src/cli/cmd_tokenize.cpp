@@ -15,7 +15,9 @@ void register_tokenize(CLI::App& app) {
   sub->add_option("--text", o.text, "Text to encode (else --input, else stdin lines)");
   sub->add_option("--pair-text", o.pair_text, "Second sequence for --text");
   sub->add_option("--input", o.input, "Input file: plain text lines, .csv (header row) or .jsonl");
-  sub->add_option("--column", o.column, "Text column of a .csv/.jsonl input")->capture_default_str();
+  hidden_alias(sub->add_option("--text-column,--column", o.column, "Text column of a .csv/.jsonl input")
+                   ->capture_default_str(),
+               "--column");
   sub->add_option("--pair-column", o.pair_column, "Second-sequence column of a .csv/.jsonl input");
   sub->add_option("--format", o.format, "ids, tokens or jsonl")->capture_default_str();
   sub->add_option("--max-length", o.max_length, "Truncate to N tokens (special tokens included)");
@@ -46,7 +48,9 @@ void register_tokenize(CLI::App& app) {
   tr->add_option("--type", t.type, "wordpiece, bpe (SentencePiece BPE) or unigram")->required()
       ->check(CLI::IsMember({"wordpiece", "bpe", "unigram"}));
   tr->add_option("--input", t.input, "Training text: plain lines, .csv or .jsonl")->required();
-  tr->add_option("--column", t.column, "Text column of a .csv/.jsonl input")->capture_default_str();
+  hidden_alias(tr->add_option("--text-column,--column", t.column, "Text column of a .csv/.jsonl input")
+                   ->capture_default_str(),
+               "--column");
   tr->add_option("--vocab-size", t.vocab_size, "Vocabulary size")->capture_default_str()->check(CLI::PositiveNumber);
   tr->add_option("--output", t.output, "Output folder")->required();
   tr->add_option("--min-frequency", t.min_frequency, "wordpiece: ignore rarer words")->capture_default_str();

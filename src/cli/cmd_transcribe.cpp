@@ -28,8 +28,10 @@ void register_transcribe(CLI::App& app) {
                   "model's generation_config.json language, else auto");
   sub->add_option("--task", o.task, "transcribe or translate (to English); default: the model's, else transcribe")
       ->check(CLI::IsMember({"transcribe", "translate"}));
-  sub->add_option("--beam-size", o.beam_size, "Beam search width (0 = greedy)")->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+  hidden_alias(sub->add_option("--num-beams,--beam-size", o.beam_size, "Beam search width (0 = greedy)")
+                   ->capture_default_str()
+                   ->check(CLI::NonNegativeNumber),
+               "--beam-size");
   sub->add_option("--best-of", o.best_of, "Candidates when sampling at temperature > 0")->capture_default_str()
       ->check(CLI::PositiveNumber);
   sub->add_flag("--no-timestamps{false}", o.timestamps, "Decode without timestamp tokens (one segment per window)");

@@ -55,14 +55,18 @@ static int run_main(int argc, char** argv) {
   bool show_version = false;
   app.add_flag("--version", show_version, "Print nlpc, libtorch and BLAS versions and threads");
   app.add_option("--threads", g.threads, "Threads for libtorch, BLAS and parallel loops (default: all cores)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            return v.find_first_not_of("0123456789") == std::string::npos && !v.empty()
+                       ? std::string()
+                       : "must be 0 (all cores) or a positive number of threads, got " + v;
+          },
+          "N"));
   app.add_option("--log-level", g.log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str();
   app.add_flag("-q,--quiet", g.quiet, "Only warnings and errors; no progress bars");
   app.require_subcommand(0, 1);
-  app.footer(
-      "Exit codes: 0 ok, 1 runtime failure, 2 usage or bad input, 3 evaluation gate failed, "
-      "130/143 interrupted.");
+  install_formatter(app);  // before the subcommands, which inherit it: exit codes on every help page
 
   register_tokenize(app);
   register_train(app);
@@ -80,8 +84,11 @@ static int run_main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
+  } catch (const CLI::ExtrasError&) {
+    std::cerr << explain_extras(app);
+    return kExitUsage;
   } catch (const CLI::ParseError& e) {
-    app.exit(e);
+    std::cerr << "error: " << e.what() << " (see --help)\n";  // one line
     return kExitUsage;
   }
 

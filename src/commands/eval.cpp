@@ -10,6 +10,8 @@
 #include "nlpc/core/config.h"
 #include "nlpc/core/error.h"
 #include "nlpc/core/fs.h"
+#include "nlpc/core/log.h"
+#include "nlpc/data/model_columns.h"
 #include "nlpc/eval/gate.h"
 #include "nlpc/tasks/registry.h"
 #include "nlpc/runs/store.h"
@@ -70,7 +72,10 @@ int check_eval_gates(const MetricMap& aggregate, const std::vector<Gate>& gates,
 
 }  // namespace
 
-int run_eval(const EvalCommandOptions& opts) {
+int run_eval(const EvalCommandOptions& given) {
+  EvalCommandOptions opts = given;
+  const std::string taken = apply_model_columns(opts.model, opts.spec, opts.columns_given);
+  if (!taken.empty()) spdlog::info("columns of the model: {}", taken);
   const tasks::Task& task = tasks::find_task(opts.task);
   std::vector<Gate> gates;
   for (const auto& g : opts.gates) gates.push_back(parse_gate(g));
@@ -86,8 +91,9 @@ int run_eval(const EvalCommandOptions& opts) {
   run.set_seed(static_cast<int64_t>(opts.seed));
   run.set_tag("nlpc.command", "eval");
   if (!task.run_tag.empty()) run.set_tag("nlpc.task", task.run_tag);
-  return runs::record(run, [&]() -> int {
-    const MetricMap aggregate = task.evaluate(opts, run);
+  return runs::record_if_inputs_valid(run, [&]() -> int {
+    const MetricMap aggregate =
+        read_with_model_columns(opts.model, taken, [&] { return task.evaluate(opts, run); });
     return check_eval_gates(aggregate, gates, baseline, opts, run);
   });
 }

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "nlpc/core/error.h"
@@ -110,22 +111,52 @@ std::vector<RunRecord> load_many(const std::string& runs_dir, const std::vector<
 
 std::string short_label(const RunRecord& r) { return r.name() + " (" + r.id().substr(0, 8) + ")"; }
 
+// The headline metric of each task (and of bench), shown as `runs list` columns when a listed run
+// has it: test/<name>, else valid/<name>.
+const char* const kMainMetrics[] = {"accuracy", "f1_macro", "f1_micro", "rougeL", "wer", "cer",
+                                    "bench/latency_p50_ms"};
+constexpr size_t kMaxMetricColumns = 3;
+
+std::optional<double> main_metric(const std::map<std::string, double>& finals, const std::string& name) {
+  for (const char* prefix : {"test/", "valid/", ""}) {
+    auto it = finals.find(prefix + name);
+    if (it != finals.end()) return it->second;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string render_list(const ListOptions& opts) {
-  check_format(opts.format, {"table", "json"});
+  check_format(opts.format, {"text", "json"});
   if (!opts.experiment.empty()) validate_experiment_name(opts.experiment);
   const std::string runs_dir = resolve_runs_dir(opts.runs_dir);
-  const auto runs = list_runs(runs_dir, opts.experiment);
+  const auto runs = filter_status(list_runs(runs_dir, opts.experiment), opts.status);
   if (opts.format == "json") {
     json arr = json::array();
     for (const auto& r : runs) arr.push_back(run_summary_json(r));
     return arr.dump(2) + "\n";
   }
   if (runs.empty()) return "";
-  Table rows{{"RUN_ID", "EXPERIMENT", "NAME", "STATUS", "START", "DURATION"}};
+  std::vector<std::map<std::string, double>> finals;
   for (const auto& r : runs) {
+    finals.emplace_back();
+    for (const auto& s : r.metric_summaries()) finals.back()[s.key] = s.final_value;
+  }
+  std::vector<std::string> metric_cols;
+  for (const char* m : kMainMetrics) {
+    const bool any = std::any_of(finals.begin(), finals.end(), [&](const auto& f) { return main_metric(f, m); });
+    if (any && metric_cols.size() < kMaxMetricColumns) metric_cols.push_back(m);
+  }
+  Table rows{{"RUN_ID", "EXPERIMENT", "NAME", "STATUS", "START", "DURATION"}};
+  for (const auto& m : metric_cols) rows[0].push_back(m.substr(m.find('/') + 1));
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const auto& r = runs[i];
     rows.push_back({r.id(), r.experiment(), r.name(), status_text(r), format_time(r.start_time()), duration_text(r)});
+    for (const auto& m : metric_cols) {
+      const auto v = main_metric(finals[i], m);
+      rows.back().push_back(v ? format_value(*v) : "-");
+    }
   }
   return render_table(rows);
 }

@@ -4,6 +4,7 @@
 #include "nlpc/commands/train.h"
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <optional>
 
@@ -39,6 +40,19 @@ runs::Run reopen_run(const TrainCommandOptions& opts, TrainConfig& cfg) {
   }
   r.reopen();
   return r;
+}
+
+// After Ctrl-C / SIGTERM: how to continue the run (or why it cannot be continued).
+void print_resume_hint(const runs::Run& run, const TrainCommandOptions& opts) {
+  std::error_code ec;
+  const fs::path ckpt = fs::path(run.dir()) / "checkpoints";
+  if (fs::is_directory(ckpt, ec) && !fs::is_empty(ckpt, ec)) {
+    std::fprintf(stderr, "interrupted; continue the run with: nlpc train --resume %s%s\n", run.id().c_str(),
+                 opts.run.runs_dir.empty() ? "" : (" --runs-dir '" + opts.run.runs_dir + "'").c_str());
+  } else {
+    std::fprintf(stderr, "interrupted before the first checkpoint: run %s cannot be resumed, start it again\n",
+                 run.id().c_str());
+  }
 }
 
 // The configuration a --resume continues, read without touching the run (ranks other than 0).
@@ -83,7 +97,12 @@ int run_train_distributed(const TrainCommandOptions& opts) {
   };
   if (env.is_main()) {
     spdlog::info("run {} ({}) in {}, {} ranks", run->id(), run->name(), run->dir(), env.world_size);
-    return runs::record(*run, [&]() -> int { return body(*run); });
+    try {
+      return runs::record(*run, [&]() -> int { return body(*run); });
+    } catch (const InterruptedError&) {
+      print_resume_hint(*run, opts);
+      throw;
+    }
   }
   const fs::path scratch =
       fs::temp_directory_path() / ("nlpc-rank" + std::to_string(env.rank) + "-" + std::to_string(getpid()));
@@ -101,6 +120,7 @@ int run_train_distributed(const TrainCommandOptions& opts) {
   return runs::record(local, [&]() -> int { return body(local); });
 }
 
+
 }  // namespace
 
 int run_train(const TrainCommandOptions& opts) {
@@ -116,7 +136,12 @@ int run_train(const TrainCommandOptions& opts) {
     write_file_atomic(run.artifact_path("config.json"), cfg.resolved.dump(2) + "\n");
   }
   spdlog::info("run {} ({}) in {}", run.id(), run.name(), run.dir());
-  return runs::record(run, [&]() -> int { return task.train(cfg, run, resume); });
+  try {
+    return runs::record(run, [&]() -> int { return task.train(cfg, run, resume); });
+  } catch (const InterruptedError&) {
+    print_resume_hint(run, opts);
+    throw;
+  }
 }
 
 }  // namespace nlpc

@@ -164,7 +164,8 @@ static void add_roc_auc(MetricSet& m, const std::vector<int>& y_true, const Matr
     ++used;
   }
   m.set("roc_auc_ovr_macro", used > 0 ? sum / used : std::nan(""));
-  m.set("roc_auc_classes", used);
+  // a count, not a score: a detail of roc_auc_ovr_macro ('/' keeps it out of aggregates and intervals)
+  m.set("roc_auc_ovr_macro/classes", used);
 }
 
 MetricSet classification_metrics(const std::vector<int>& y_true, const Matrix& proba,

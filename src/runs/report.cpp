@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "nlpc/core/config.h"
 #include "nlpc/core/error.h"
 #include "nlpc/core/fs.h"
 #include "nlpc/core/system.h"
@@ -39,6 +40,7 @@ h1{font-size:22px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ddd
 table{border-collapse:collapse;font-size:13px;margin:8px 0}th,td{border:1px solid #ddd;padding:4px 8px;text-align:right}
 th{background:#f4f6f8}td.l,th.l{text-align:left}.charts{display:flex;flex-wrap:wrap;gap:16px}
 .scroll{overflow:auto;max-width:100%;max-height:900px;border:1px solid #eee}.muted{color:#777;font-size:12px}
+.fit{max-width:100%}.fit svg{max-width:100%;height:auto;display:block}
 .status-FINISHED{color:#1a7f37}.status-FAILED{color:#cf222e}.status-KILLED{color:#bf8700}.status-RUNNING{color:#0969da})";
 
 std::vector<std::vector<double>> matrix_of(const json& cm) {
@@ -136,6 +138,29 @@ void fold_confusion(std::vector<std::string>& labels, std::vector<std::vector<do
 }
 
 namespace {
+// --metric that no run has: a usage error with the metrics the runs do have (and the closest one),
+// instead of a silently missing chart.
+void check_metric(const std::vector<ReportRun>& runs, const std::string& metric) {
+  std::set<std::string> names;
+  for (const auto& r : runs) {
+    if (std::isfinite(r.final_metric(metric))) return;
+    for (const auto& [k, v] : r.metrics) {
+      const std::string name = k.rfind("test/", 0) == 0 ? k.substr(5) : k;
+      if (name.find('/') == std::string::npos) names.insert(name);
+    }
+  }
+  std::string list, closest;
+  size_t best = 3;
+  for (const auto& n : names) {
+    list += (list.empty() ? "" : ", ") + n;
+    const size_t d = edit_distance(metric, n);
+    if (d < best) best = d, closest = n;
+  }
+  throw UsageError("--metric " + metric + ": none of the " + std::to_string(runs.size()) + " run(s) has it" +
+                   (closest.empty() ? "" : "; did you mean " + closest + "?") +
+                   (list.empty() ? "" : " Their metrics: " + list));
+}
+
 // The runs table: status, model type and the radar metrics of each run.
 void write_summary_table(std::ostream& os, const std::vector<ReportRun>& runs, const ReportOptions& opts) {
   os << "<h2>Runs</h2><table><tr><th class=\"l\">run</th><th class=\"l\">experiment</th><th class=\"l\">status</th>"
@@ -188,31 +213,55 @@ void write_ci_bars(std::ostream& os, const std::vector<ReportRun>& runs, const R
     if (std::isfinite(b.value)) bars.push_back(b);
   }
   if (!bars.empty()) {
-    os << "<h2>" << svg::escape(opts.metric) << " with 95% bootstrap confidence intervals</h2>\n"
-       << svg::bar_chart(opts.metric, opts.metric, bars) << "\n";
+    os << "<h2>" << svg::escape(opts.metric) << " with 95% bootstrap confidence intervals</h2>\n<div class=\"fit\">"
+       << svg::bar_chart(opts.metric, opts.metric, bars) << "</div>\n";
   }
 }
 
-// A radar of the radar metrics (when at least three have values).
+// A radar of the radar metrics (when at least three have values) over the FINISHED runs: one chart
+// for up to kOverlaid runs, else one small chart per run with the best run (by opts.metric) as a
+// grey dashed outline, so that no chart holds more than two polygons.
+constexpr size_t kOverlaid = 3;
 void write_radar(std::ostream& os, const std::vector<ReportRun>& runs, const ReportOptions& opts) {
+  std::vector<size_t> finished;  // indices into runs (colours follow the run's position)
+  for (size_t i = 0; i < runs.size(); ++i) {
+    if (runs[i].run.value("status", "") == "FINISHED") finished.push_back(i);
+  }
   std::vector<std::string> axes;
   for (const auto& m : opts.radar_metrics) {
-    for (const auto& r : runs) {
-      if (std::isfinite(r.final_metric(m))) {
-        axes.push_back(m);
-        break;
-      }
-    }
+    if (std::any_of(finished.begin(), finished.end(), [&](size_t i) { return std::isfinite(runs[i].final_metric(m)); }))
+      axes.push_back(m);
   }
-  if (axes.size() >= 3) {
+  if (axes.size() < 3 || finished.empty()) return;
+  auto values = [&](size_t i) {
+    std::vector<double> v;
+    for (const auto& m : axes) v.push_back(runs[i].final_metric(m));
+    return v;
+  };
+  os << "<h2>Metrics overview</h2>\n";
+  if (finished.size() < runs.size()) {
+    os << "<p class=\"muted\">" << runs.size() - finished.size()
+       << " run(s) not FINISHED are left out (see the runs table).</p>\n";
+  }
+  if (finished.size() <= kOverlaid) {
     std::vector<std::pair<std::string, std::vector<double>>> series;
-    for (const auto& r : runs) {
-      std::vector<double> v;
-      for (const auto& m : axes) v.push_back(r.final_metric(m));
-      series.emplace_back(r.label(), v);
-    }
-    os << "<h2>Metrics overview</h2>\n" << svg::radar_chart("metrics", axes, series) << "\n";
+    for (size_t i : finished) series.emplace_back(runs[i].label(), values(i));
+    os << "<div class=\"fit\">" << svg::radar_chart("metrics", axes, series, 130, finished.front()) << "</div>\n";
+    return;
   }
+  size_t best = finished.front();
+  for (size_t i : finished) {
+    const double v = runs[i].final_metric(opts.metric), b = runs[best].final_metric(opts.metric);
+    if (std::isfinite(v) && (!std::isfinite(b) || v > b)) best = i;
+  }
+  os << "<p class=\"muted\">One chart per run; the grey dashed outline is the best run by "
+     << svg::escape(opts.metric) << ", " << svg::escape(runs[best].label()) << ".</p><div class=\"charts\">\n";
+  for (size_t i : finished) {
+    std::vector<std::pair<std::string, std::vector<double>>> series{{runs[i].label(), values(i)}};
+    if (i != best) series.emplace_back("", values(best));
+    os << "<div class=\"fit\">" << svg::radar_chart(runs[i].label(), axes, series, 70, i) << "</div>\n";
+  }
+  os << "</div>\n";
 }
 
 // Confusion matrices (counts and row-normalised, long label lists folded) and per-class tables.
@@ -228,8 +277,9 @@ void write_class_sections(std::ostream& os, const std::vector<ReportRun>& runs, 
         os << "<p class=\"muted\">" << total << " classes: the " << labels.size() - 1
            << " most frequent shown, the rest folded into \"other\".</p>";
       }
-      os << "<div class=\"charts\"><div class=\"scroll\">" << svg::heatmap("counts", labels, m, false)
-         << "</div><div class=\"scroll\">" << svg::heatmap("row-normalised", labels, m, true) << "</div></div>\n";
+      // scaled to the page width (the SVGs have a viewBox), never in scroll boxes
+      os << "<div class=\"charts\"><div class=\"fit\">" << svg::heatmap("counts", labels, m, false)
+         << "</div><div class=\"fit\">" << svg::heatmap("row-normalised", labels, m, true) << "</div></div>\n";
     }
     if (r.per_class.is_object()) {
       os << "<h2>Per-class metrics: " << svg::escape(r.label()) << "</h2><div class=\"scroll\"><table>"
@@ -308,6 +358,7 @@ void write_differing_params(std::ostream& os, const std::vector<ReportRun>& runs
 std::string render_report(const ReportOptions& opts) {
   std::vector<ReportRun> runs;
   for (const auto& d : opts.run_dirs) runs.push_back(load_report_run(d));
+  if (opts.metric_required) check_metric(runs, opts.metric);
   std::ostringstream os;
   os << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" << svg::escape(opts.title)
      << "</title><style>" << kCss << "</style></head><body>\n<h1>" << svg::escape(opts.title) << "</h1>\n";

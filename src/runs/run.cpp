@@ -275,6 +275,14 @@ void Run::end(RunStatus status, const std::string& error, int signal) {
   spdlog::info("run {} {}", id_, status_name(status));
 }
 
+void Run::discard() {
+  ended_ = true;
+  close_metrics();
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+  if (ec) spdlog::warn("could not remove run folder {}: {}", dir_, ec.message());
+}
+
 void Run::end_with_current_exception() {
   RunStatus status = RunStatus::kFailed;
   std::string error = "the run ended without being finished";

@@ -110,11 +110,12 @@ std::string line_chart(const std::string& title, const std::string& x_label, con
     }
   }
   if (!std::isfinite(x0)) x0 = 0, x1 = 1, y0 = 0, y1 = 1;
-  if (x1 <= x0) x1 = x0 + 1;
+  if (x1 <= x0) x0 -= 1, x1 += 1;  // one step only (e.g. single points): centred, not on the frame
   if (y1 <= y0) y1 = y0 + std::max(1e-6, std::fabs(y0) * 0.1), y0 -= std::max(1e-6, std::fabs(y0) * 0.1);
   const auto xt = nice_ticks(x0, x1, 6), yt = nice_ticks(y0, y1, 5);
-  x0 = std::min(x0, xt.front()), x1 = std::max(x1, xt.back());
-  y0 = std::min(y0, yt.front()), y1 = std::max(y1, yt.back());
+  // 4 % of room on each side, so that no point sits on the frame; ticks stay inside the data range
+  const double xpad = 0.04 * (x1 - x0), ypad = 0.04 * (y1 - y0);
+  x0 -= xpad, x1 += xpad, y0 -= ypad, y1 += ypad;
   auto px = [&](double x) { return L + (x - x0) / (x1 - x0) * (W - L - R); };
   auto py = [&](double y) { return H - B - (y - y0) / (y1 - y0) * (H - T - B); };
   std::ostringstream os;
@@ -150,14 +151,50 @@ std::string line_chart(const std::string& title, const std::string& x_label, con
   return os.str();
 }
 
+namespace {
+// white -> dark blue, t in [0, 1]
+std::string heat_color(double t) {
+  const int r = static_cast<int>(255 - t * (255 - 8)), g = static_cast<int>(255 - t * (255 - 48)),
+            b = static_cast<int>(255 - t * (255 - 107));
+  char fill[8];
+  std::snprintf(fill, sizeof(fill), "#%02x%02x%02x", r, g, b);
+  return fill;
+}
+
+// A vertical colour scale of 10 steps from 0 (bottom) to vmax (top) at (x, y), `h` high.
+std::string color_scale(double x, double y, double h, double vmax, bool percent) {
+  std::ostringstream os;
+  const int steps = 10;
+  for (int s = 0; s < steps; ++s) {
+    const double t = (static_cast<double>(s) + 0.5) / steps;
+    os << "<rect x=\"" << num(x) << "\" y=\"" << num(y + h - h * (s + 1) / steps) << "\" width=\"12\" height=\""
+       << num(h / steps + 0.5) << "\" fill=\"" << heat_color(t) << "\"/>";
+  }
+  os << "<rect x=\"" << num(x) << "\" y=\"" << num(y) << "\" width=\"12\" height=\"" << num(h)
+     << "\" fill=\"none\" stroke=\"#999999\"/>";
+  const std::string top = percent ? format_number(vmax * 100) + "%" : format_number(vmax);
+  os << text(x + 16, y + 9, top, "start", " font-size=\"10\"") << text(x + 16, y + h, percent ? "0%" : "0", "start",
+                                                                      " font-size=\"10\"");
+  return os.str();
+}
+
+std::string cell_value(double v, bool normalized) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.0f", normalized ? v * 100 : v);
+  return buf;
+}
+}  // namespace
+
 std::string heatmap(const std::string& title, const std::vector<std::string>& labels,
                     const std::vector<std::vector<double>>& matrix, bool normalized) {
   const size_t n = labels.size();
-  const double cell = n > 30 ? 16 : n > 12 ? 24 : 40;
+  const double cell = n > 30 ? 18 : n > 12 ? 26 : 40;
+  const double font = cell >= 26 ? 10 : 7.5;
   size_t longest = 0;
   for (const auto& l : labels) longest = std::max(longest, std::min<size_t>(l.size(), 18));
   const double margin = 20 + 7.0 * static_cast<double>(longest);
-  const double W = margin + cell * static_cast<double>(n) + 20, H = 40 + margin + cell * static_cast<double>(n) + 30;
+  const double left = 22 + margin, top = 56 + margin, grid = cell * static_cast<double>(n);
+  const double W = left + grid + 70, H = top + grid + 16;
   std::vector<std::vector<double>> shown = matrix;
   double vmax = 0;
   for (auto& row : shown) {
@@ -169,91 +206,98 @@ std::string heatmap(const std::string& title, const std::vector<std::string>& la
     }
   }
   if (vmax <= 0) vmax = 1;
-  const double top = 40 + margin;
   std::ostringstream os;
   os << open_svg(W, H, title);
+  os << text(left + grid / 2, 38, "predicted", "middle", " font-weight=\"bold\"");
+  os << text(12, top + grid / 2, normalized ? "true (each row sums to 100%)" : "true", "middle",
+             " font-weight=\"bold\" transform=\"rotate(-90 12 " + num(top + grid / 2) + ")\"");
   for (size_t j = 0; j < n; ++j) {  // predicted labels, rotated, above the grid
-    const double x = margin + cell * (static_cast<double>(j) + 0.5);
+    const double x = left + cell * (static_cast<double>(j) + 0.5);
     os << text(x, top - 6, truncate_label(labels[j], 18), "start",
                " font-size=\"10\" transform=\"rotate(-60 " + num(x) + " " + num(top - 6) + ")\"");
   }
   for (size_t i = 0; i < n; ++i) {
     const double y = top + cell * static_cast<double>(i);
-    os << text(margin - 4, y + cell / 2 + 3, truncate_label(labels[i], 18), "end", " font-size=\"10\"");
+    os << text(left - 4, y + cell / 2 + 3, truncate_label(labels[i], 18), "end", " font-size=\"10\"");
     for (size_t j = 0; j < n; ++j) {
       const double v = i < shown.size() && j < shown[i].size() ? shown[i][j] : 0;
       const double t = v / vmax;
-      // white → dark blue
-      const int r = static_cast<int>(255 - t * (255 - 8)), g = static_cast<int>(255 - t * (255 - 48)),
-                b = static_cast<int>(255 - t * (255 - 107));
-      char fill[8];
-      std::snprintf(fill, sizeof(fill), "#%02x%02x%02x", r, g, b);
-      const double x = margin + cell * static_cast<double>(j);
+      const double x = left + cell * static_cast<double>(j);
       const double raw = i < matrix.size() && j < matrix[i].size() ? matrix[i][j] : 0;
       os << "<rect class=\"cell\" x=\"" << num(x) << "\" y=\"" << num(y) << "\" width=\"" << num(cell)
-         << "\" height=\"" << num(cell) << "\" fill=\"" << fill << "\" stroke=\"#eeeeee\"><title>"
+         << "\" height=\"" << num(cell) << "\" fill=\"" << heat_color(t) << "\" stroke=\"#eeeeee\"><title>"
          << escape(labels[i] + " → " + labels[j] + ": " + format_number(raw) +
                    (normalized ? " (" + format_number(v * 100) + "%)" : ""))
          << "</title></rect>";
-      if (cell >= 24 && v > 0) {
-        const std::string label = normalized ? format_number(v * 100) : format_number(v);
-        os << text(x + cell / 2, y + cell / 2 + 4, label, "middle",
-                   std::string(" font-size=\"10\" fill=\"") + (t > 0.5 ? "#ffffff" : "#222222") + "\"");
+      const std::string label = cell_value(v, normalized);
+      if (v > 0 && label != "0") {
+        os << text(x + cell / 2, y + cell / 2 + font / 2 - 1, label, "middle",
+                   " font-size=\"" + num(font) + "\" fill=\"" + (t > 0.5 ? "#ffffff" : "#222222") + "\"");
       }
     }
   }
-  os << text(margin + cell * static_cast<double>(n) / 2, H - 8, normalized ? "predicted (row %)" : "predicted");
+  os << color_scale(left + grid + 14, top, std::min(grid, 200.0), vmax, normalized);
   os << "</svg>";
   return os.str();
 }
 
-std::string bar_chart(const std::string& title, const std::string& y_label, const std::vector<Bar>& bars) {
-  const double bw = 56, gap = 28, L = 64, T = 32, B = 90, H = 340;
-  const double W = L + (bw + gap) * static_cast<double>(bars.size()) + gap;
+std::string bar_chart(const std::string& title, const std::string& x_label, const std::vector<Bar>& bars) {
+  // Horizontal bars: full run names on the left, value (and interval) to the right of each bar.
+  size_t longest = 8;
+  for (const auto& b : bars) longest = std::max(longest, std::min<size_t>(b.name.size(), 48));
+  const double row = 30, L = 16 + 6.6 * static_cast<double>(longest), plot = 420, R = 190, T = 52, B = 40;
+  const double W = L + plot + R, H = T + row * static_cast<double>(bars.size()) + B;
   double hi = 0, lo = 0;
-  for (const auto& b : bars) hi = std::max({hi, b.value, b.has_ci ? b.high : b.value}), lo = std::min(lo, b.value);
-  if (hi <= lo) hi = lo + 1;
-  const auto yt = nice_ticks(lo, hi, 5);
-  hi = std::max(hi, yt.back());
-  auto py = [&](double y) { return H - B - (y - lo) / (hi - lo) * (H - T - B); };
-  std::ostringstream os;
-  os << open_svg(std::max(W, 240.0), H, title);
-  for (double v : yt) {
-    os << "<line x1=\"" << num(L) << "\" x2=\"" << num(W - gap / 2) << "\" y1=\"" << num(py(v)) << "\" y2=\""
-       << num(py(v)) << "\" stroke=\"#dddddd\"/>" << text(L - 6, py(v) + 4, format_number(v), "end");
+  for (const auto& b : bars) {
+    hi = std::max({hi, b.value, b.has_ci ? b.high : b.value});
+    lo = std::min({lo, b.value, b.has_ci ? b.low : b.value});
   }
-  os << text(14, (T + H - B) / 2, y_label, "middle", " transform=\"rotate(-90 14 " + num((T + H - B) / 2) + ")\"");
+  if (hi <= lo) hi = lo + 1;
+  auto xt = nice_ticks(lo, hi, 5);
+  if (xt.size() >= 2 && xt.back() < hi) xt.push_back(xt.back() + (xt[1] - xt[0]));  // the axis ends on a tick
+  hi = std::max(hi, xt.back());
+  auto px = [&](double v) { return L + (v - lo) / (hi - lo) * plot; };
+  std::ostringstream os;
+  os << open_svg(W, H, title);
+  const double bottom = T + row * static_cast<double>(bars.size());
+  for (double v : xt) {
+    os << "<line x1=\"" << num(px(v)) << "\" x2=\"" << num(px(v)) << "\" y1=\"" << num(T - 4) << "\" y2=\""
+       << num(bottom) << "\" stroke=\"#dddddd\"/>" << text(px(v), bottom + 14, format_number(v), "middle",
+                                                           " font-size=\"11\"");
+  }
+  os << text(L + plot / 2, bottom + 32, x_label);
   for (size_t i = 0; i < bars.size(); ++i) {
     const auto& b = bars[i];
-    const double x = L + gap + (bw + gap) * static_cast<double>(i);
-    os << "<rect class=\"bar\" x=\"" << num(x) << "\" y=\"" << num(py(std::max(b.value, 0.0))) << "\" width=\""
-       << num(bw) << "\" height=\"" << num(std::fabs(py(b.value) - py(0))) << "\" fill=\"" << color(i)
+    const double y = T + row * static_cast<double>(i), cy = y + row / 2;
+    const double x_lo = px(std::min(b.value, 0.0)), x_hi = px(std::max(b.value, 0.0));
+    os << text(L - 8, cy + 4, truncate_label(b.name, 48), "end");
+    os << "<rect class=\"bar\" x=\"" << num(x_lo) << "\" y=\"" << num(y + 6) << "\" width=\""
+       << num(std::max(1.0, x_hi - x_lo)) << "\" height=\"" << num(row - 12) << "\" fill=\"" << color(i)
        << "\"><title>" << escape(b.name + ": " + format_number(b.value)) << "</title></rect>";
+    std::string label = format_number(b.value);
     if (b.has_ci) {
-      const double cx = x + bw / 2;
-      os << "<g class=\"ci\" stroke=\"#222222\" stroke-width=\"1.5\"><line x1=\"" << num(cx) << "\" x2=\""
-         << num(cx) << "\" y1=\"" << num(py(b.low)) << "\" y2=\"" << num(py(b.high)) << "\"/><line x1=\""
-         << num(cx - 8) << "\" x2=\"" << num(cx + 8) << "\" y1=\"" << num(py(b.low)) << "\" y2=\""
-         << num(py(b.low)) << "\"/><line x1=\"" << num(cx - 8) << "\" x2=\"" << num(cx + 8) << "\" y1=\""
-         << num(py(b.high)) << "\" y2=\"" << num(py(b.high)) << "\"/></g>";
+      os << "<g class=\"ci\" stroke=\"#222222\" stroke-width=\"1.5\"><line x1=\"" << num(px(b.low)) << "\" x2=\""
+         << num(px(b.high)) << "\" y1=\"" << num(cy) << "\" y2=\"" << num(cy) << "\"/><line x1=\"" << num(px(b.low))
+         << "\" x2=\"" << num(px(b.low)) << "\" y1=\"" << num(cy - 6) << "\" y2=\"" << num(cy + 6) << "\"/><line x1=\""
+         << num(px(b.high)) << "\" x2=\"" << num(px(b.high)) << "\" y1=\"" << num(cy - 6) << "\" y2=\"" << num(cy + 6)
+         << "\"/></g>";
+      label += "  [" + format_number(b.low) + ", " + format_number(b.high) + "]";
     }
-    os << text(x + bw / 2, py(b.has_ci ? b.high : b.value) - 6, format_number(b.value), "middle",
-               " font-size=\"11\"");
-    const double lx = x + bw / 2, ly = H - B + 14;
-    os << text(lx, ly, truncate_label(b.name, 22), "end",
-               " font-size=\"11\" transform=\"rotate(-35 " + num(lx) + " " + num(ly) + ")\"");
+    os << text(px(std::max(b.value, b.has_ci ? b.high : b.value)) + 8, cy + 4, label, "start", " font-size=\"11\"");
   }
   os << "</svg>";
   return os.str();
 }
 
 std::string radar_chart(const std::string& title, const std::vector<std::string>& axes,
-                        const std::vector<std::pair<std::string, std::vector<double>>>& series) {
-  const double R = 130, cx = 250, cy = 190;
-  const double H = 400 + 18.0 * static_cast<double>(series.size());
+                        const std::vector<std::pair<std::string, std::vector<double>>>& series, double radius,
+                        size_t first_color) {
+  const double R = radius, cx = R + 120, cy = R + 60;
+  const double legend_top = 2 * R + 140;
+  const double H = legend_top + 18.0 * static_cast<double>(series.size());
   const size_t n = axes.size();
   std::ostringstream os;
-  os << open_svg(500, H, title);
+  os << open_svg(2 * R + 240, H, title);
   auto pt = [&](size_t k, double r) {
     const double a = -M_PI / 2 + 2 * M_PI * static_cast<double>(k) / static_cast<double>(std::max<size_t>(n, 1));
     return std::make_pair(cx + r * std::cos(a), cy + r * std::sin(a));
@@ -274,8 +318,10 @@ std::string radar_chart(const std::string& title, const std::vector<std::string>
        << text(lx, ly + 4, axes[k], lx < cx - 5 ? "end" : lx > cx + 5 ? "start" : "middle", " font-size=\"11\"");
   }
   for (size_t i = 0; i < series.size(); ++i) {
-    os << "<polygon class=\"series\" data-name=\"" << escape(series[i].first) << "\" fill=\"" << color(i)
-       << "\" fill-opacity=\"0.15\" stroke=\"" << color(i) << "\" stroke-width=\"2\" points=\"";
+    const char* c = series[i].first.empty() ? "#bbbbbb" : color(first_color + i);  // unnamed: grey reference
+    os << "<polygon class=\"series\" data-name=\"" << escape(series[i].first) << "\" fill=\"" << c
+       << "\" fill-opacity=\"" << (series[i].first.empty() ? "0" : "0.15") << "\" stroke=\"" << c
+       << "\" stroke-width=\"2\"" << (series[i].first.empty() ? " stroke-dasharray=\"4,3\"" : "") << " points=\"";
     for (size_t k = 0; k < n; ++k) {
       double v = k < series[i].second.size() ? series[i].second[k] : 0;
       v = std::isfinite(v) ? std::clamp(v, 0.0, 1.0) : 0;
@@ -283,8 +329,9 @@ std::string radar_chart(const std::string& title, const std::vector<std::string>
       os << num(x) << "," << num(y) << " ";
     }
     os << "\"/>";
-    const double ly = 390 + 18.0 * static_cast<double>(i);
-    os << "<rect x=\"40\" y=\"" << num(ly - 9) << "\" width=\"14\" height=\"10\" fill=\"" << color(i) << "\"/>"
+    if (series[i].first.empty()) continue;
+    const double ly = legend_top - 10 + 18.0 * static_cast<double>(i);
+    os << "<rect x=\"40\" y=\"" << num(ly - 9) << "\" width=\"14\" height=\"10\" fill=\"" << c << "\"/>"
        << text(60, ly, series[i].first, "start");
   }
   os << "</svg>";

@@ -10,6 +10,8 @@
 #include "nlpc/core/fs.h"
 #include "nlpc/core/signals.h"
 #include "nlpc/core/system.h"
+#include "nlpc/data/model_columns.h"
+#include "nlpc/data/text_rows.h"
 #include "nlpc/io/table.h"
 #include "nlpc/tasks/classification/classifier.h"
 
@@ -38,19 +40,35 @@ const char* const kSampleTexts[] = {
 
 double mb(int64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
 
-std::vector<std::string> load_texts(const BenchOptions& o) {
-  std::vector<std::string> texts;
+// The texts of --data (with their pairs when the model reads a pair column), or the built-in ones.
+struct BenchTexts {
+  std::vector<std::string> texts, pairs;
+  const std::vector<std::string>* pairs_or_null() const { return pairs.empty() ? nullptr : &pairs; }
+};
+
+BenchTexts load_texts(const BenchOptions& o) {
+  BenchTexts b;
   if (o.data.empty()) {
-    for (const char* t : kSampleTexts) texts.emplace_back(t);
-    return texts;
+    for (const char* t : kSampleTexts) b.texts.emplace_back(t);
+    return b;
   }
-  io::TableReader reader(o.data);
-  const size_t col = reader.column_index(o.text_column);
-  io::TableRecord rec;
-  const size_t limit = static_cast<size_t>(std::max(o.texts, 128 * 4));
-  while (texts.size() < limit && reader.next(rec)) texts.push_back(rec.fields.at(col));
-  if (texts.empty()) throw InputError(o.data, 0, 0, "no data rows; give a file with at least one text");
-  return texts;
+  DataSpec spec;
+  spec.text_column = o.text_column;
+  spec.pair_column = o.pair_column;
+  const std::string taken = o.columns_given ? "" : apply_model_columns(o.model, spec, {});
+  return read_with_model_columns(o.model, taken, [&] {
+    io::TableReader reader(o.data);
+    const std::vector<size_t> cols = text_column_indices(reader, spec.text_column);
+    const int64_t pair = spec.pair_column.empty() ? -1 : static_cast<int64_t>(reader.column_index(spec.pair_column));
+    io::TableRecord rec;
+    const size_t limit = static_cast<size_t>(std::max(o.texts, 128 * 4));
+    while (b.texts.size() < limit && reader.next(rec)) {
+      b.texts.push_back(join_text_columns(rec.fields, cols));
+      if (pair >= 0) b.pairs.push_back(rec.fields.at(static_cast<size_t>(pair)));
+    }
+    if (b.texts.empty()) throw InputError(o.data, 0, 0, "no data rows; give a file with at least one text");
+    return b;
+  });
 }
 
 double percentile(std::vector<double> v, double q) {
@@ -63,29 +81,43 @@ double percentile(std::vector<double> v, double q) {
   return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
 }
 
-std::vector<double> single_text_latencies_ms(TextClassifier& model, const std::vector<std::string>& texts, int n,
-                                             int warmup) {
-  for (int i = 0; i < warmup; ++i) model.predict_proba({texts[size_t(i) % texts.size()]});
+// One text (and its pair) as a batch of one.
+void predict_one(TextClassifier& model, const BenchTexts& in, size_t i) {
+  const size_t k = i % in.texts.size();
+  if (in.pairs.empty()) {
+    model.predict_proba({in.texts[k]});
+  } else {
+    const std::vector<std::string> pair{in.pairs[k]};
+    model.predict_proba({in.texts[k]}, &pair);
+  }
+}
+
+std::vector<double> single_text_latencies_ms(TextClassifier& model, const BenchTexts& in, int n, int warmup) {
+  for (int i = 0; i < warmup; ++i) predict_one(model, in, static_cast<size_t>(i));
   std::vector<double> ms;
   ms.reserve(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) {
     check_interrupted();
     const auto t0 = Clock::now();
-    model.predict_proba({texts[size_t(i) % texts.size()]});
+    predict_one(model, in, static_cast<size_t>(i));
     ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
   }
   return ms;
 }
 
 // Texts per second at one batch size: whole batches until min_seconds have passed (at least 3).
-double throughput(TextClassifier& model, const std::vector<std::string>& texts, int batch, double min_seconds) {
-  std::vector<std::string> b(static_cast<size_t>(batch));
+double throughput(TextClassifier& model, const BenchTexts& in, int batch, double min_seconds) {
+  std::vector<std::string> b(static_cast<size_t>(batch)), p(in.pairs.empty() ? 0 : static_cast<size_t>(batch));
+  const std::vector<std::string>* pairs = in.pairs.empty() ? nullptr : &p;
   size_t next = 0;
   auto fill = [&] {
-    for (auto& t : b) t = texts[next++ % texts.size()];
+    for (size_t i = 0; i < b.size(); ++i, ++next) {
+      b[i] = in.texts[next % in.texts.size()];
+      if (pairs) p[i] = in.pairs[next % in.pairs.size()];
+    }
   };
   fill();
-  model.predict_proba(b);  // warm-up
+  model.predict_proba(b, pairs);  // warm-up
   int64_t done = 0;
   int calls = 0;
   const auto t0 = Clock::now();
@@ -93,7 +125,7 @@ double throughput(TextClassifier& model, const std::vector<std::string>& texts, 
   while (calls < 3 || secs < min_seconds) {
     check_interrupted();
     fill();
-    model.predict_proba(b);
+    model.predict_proba(b, pairs);
     done += batch;
     ++calls;
     secs = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -105,7 +137,7 @@ json measure(const BenchOptions& o) {
   if (o.texts < 1) throw UsageError("--texts must be at least 1");
   for (int b : o.batch_sizes)
     if (b < 1) throw UsageError("--batch-sizes must be positive, got " + std::to_string(b));
-  std::vector<std::string> texts = load_texts(o);
+  const BenchTexts texts = load_texts(o);
   const int64_t rss_before = current_rss_bytes();
   const auto t0 = Clock::now();
   auto model = load_text_classifier(o.model, o.device);
@@ -186,7 +218,7 @@ std::string format_bench_table(const json& r) {
 json run_bench(const BenchOptions& o) {
   if (!o.record_run) return measure(o);
   runs::Run run = runs::Run::start(o.run);
-  return runs::record(run, [&] {
+  return runs::record_if_inputs_valid(run, [&] {
     run.set_tag("command", "bench");
     run.log_params(json{{"bench", {{"model", o.model}, {"data", o.data}, {"texts", o.texts}, {"device", o.device}}}});
     json r = measure(o);

@@ -44,10 +44,19 @@ function el(name, attrs, text) {
   if (text !== undefined) e.textContent = text;
   return e;
 }
-function drawChart(probs) {
+const TOP = 5;  // bars shown: the TOP most probable labels, then "other" with the rest
+let modelInfo = null;
+// top: [{label, score}] most probable first; the rest of the probability mass (single-label
+// models, whose probabilities sum to 1) becomes one "other" bar.
+function drawChart(top, multilabel) {
   const svg = document.getElementById("chart");
   while (svg.firstChild) svg.removeChild(svg.firstChild);
-  const entries = Object.entries(probs).sort((a, b) => b[1] - a[1]);
+  const entries = top.map((t) => [t.label, t.score]);
+  const total = modelInfo ? modelInfo.labels.length : entries.length;
+  if (!multilabel && total > entries.length) {
+    const rest = Math.max(0, 1 - entries.reduce((s, e) => s + e[1], 0));
+    entries.push(["other (" + (total - entries.length) + " labels)", rest]);
+  }
   const rowH = 24, labelW = 160, barW = 440;
   svg.setAttribute("height", entries.length * rowH + 8);
   svg.setAttribute("viewBox", "0 0 " + (labelW + barW + 60) + " " + (entries.length * rowH + 8));
@@ -56,7 +65,8 @@ function drawChart(probs) {
     svg.appendChild(el("text", {x: labelW - 8, y: y + 15, "text-anchor": "end"}, label));
     svg.appendChild(el("rect", {x: labelW, y: y + 2, width: barW, height: rowH - 6, fill: "#eee"}));
     svg.appendChild(el("rect", {x: labelW, y: y + 2, width: Math.max(1, p * barW), height: rowH - 6,
-                                fill: i === 0 ? "#3367d6" : "#8ab4f8", "class": "bar"}));
+                                fill: i === 0 ? "#3367d6" : label.startsWith("other (") && i === entries.length - 1
+                                    ? "#c4c7cc" : "#8ab4f8", "class": "bar"}));
     svg.appendChild(el("text", {x: labelW + barW + 6, y: y + 15}, (p * 100).toFixed(1) + "%"));
   });
 }
@@ -67,15 +77,16 @@ async function classify() {
   if (!text.trim()) { err.textContent = "Type a text first."; return; }
   try {
     const res = await fetch("/v1/predict", {method: "POST", headers: {"Content-Type": "application/json"},
-                                            body: JSON.stringify({texts: [text]})});
+                                            body: JSON.stringify({texts: [text], top_k: TOP})});
     const body = await res.json();
     if (!res.ok) { err.textContent = body.error ? body.error.code + ": " + body.error.message : res.statusText; return; }
+    await modelReady;
     const pred = body.predictions[0];
     document.getElementById("label").textContent = pred.labels ? (pred.labels.join(", ") || "(none)") : pred.label;
     document.getElementById("score").textContent = "score " + pred.score.toFixed(3) + " · " +
                                                    body.elapsed_ms.toFixed(1) + " ms";
     document.getElementById("result").hidden = false;
-    drawChart(pred.probabilities);
+    drawChart(pred.top_k, pred.labels !== undefined);
   } catch (e) {
     err.textContent = "Request failed: " + e;
   }
@@ -84,10 +95,17 @@ document.getElementById("classify").addEventListener("click", classify);
 document.getElementById("text").addEventListener("keydown", (e) => {
   if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) classify();
 });
-fetch("/v1/model").then((r) => r.json()).then((m) => {
+const modelReady = fetch("/v1/model").then((r) => r.json()).then((m) => {
+  modelInfo = m;
   document.getElementById("model").textContent = m.model + " · " + m.architecture + " · " + m.labels.length +
       " labels · " + m.parameters.toLocaleString() + " parameters" + (m.multilabel ? " · multi-label" : "");
 }).catch((e) => { document.getElementById("model").textContent = "model information unavailable: " + e; });
+// A link can carry the text: /?text=... fills the box and classifies it at once.
+const preset = new URLSearchParams(location.search).get("text");
+if (preset) {
+  document.getElementById("text").value = preset;
+  classify();
+}
 </script>
 </body>
 </html>

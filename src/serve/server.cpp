@@ -16,8 +16,10 @@
 #include <nlohmann/json.hpp>
 
 #include "nlpc/core/error.h"
+#include "nlpc/core/fs.h"
 #include "nlpc/core/log.h"
 #include "nlpc/core/signals.h"
+#include "nlpc/data/model_columns.h"
 #include "nlpc/tasks/classification/classifier.h"
 #include "nlpc/serve/batcher.h"
 #include "nlpc/serve/http.h"
@@ -48,9 +50,16 @@ std::string default_model_name(const std::string& dir) {
   namespace fs = std::filesystem;
   fs::path p = fs::weakly_canonical(fs::path(dir));
   if (p.filename().empty()) p = p.parent_path();
-  // runs/<experiment>/<run_id>/artifacts/model -> the run id
-  if (p.filename() == "model" && p.parent_path().filename() == "artifacts")
-    return p.parent_path().parent_path().filename().string();
+  // runs/<experiment>/<run_id>/artifacts/model -> the run's name (brave-otter-042), else its id
+  if (p.filename() == "model" && p.parent_path().filename() == "artifacts") {
+    const fs::path run = p.parent_path().parent_path();
+    try {
+      const json info = json::parse(read_file((run / "run.json").string()));
+      if (info.value("run_name", std::string()) != "") return info["run_name"].get<std::string>();
+    } catch (const std::exception&) {  // no readable run.json: the folder name
+    }
+    return run.filename().string();
+  }
   return p.filename().string();
 }
 
@@ -58,6 +67,7 @@ struct PredictRequest {
   std::vector<std::string> texts;
   std::vector<std::string> pairs;
   int top_k = 0;
+  bool all_probs = false;  // "all_probs": true adds every label's probability (as predict --all-probs)
 };
 
 std::vector<std::string> string_array(const json& body, const char* key, const ServeOptions& o) {
@@ -83,7 +93,61 @@ std::vector<std::string> string_array(const json& body, const char* key, const S
   return out;
 }
 
-PredictRequest parse_predict(const std::string& body_text, const ServeOptions& o, size_t num_labels) {
+// The columns a "rows" item is read by: the model folder's record (data/model_columns.h), else "text".
+struct RowColumns {
+  std::vector<std::string> text;  // joined with a newline, as in training
+  std::string pair;
+};
+
+RowColumns row_columns(const std::string& model_dir) {
+  const auto rec = read_model_columns(model_dir);
+  RowColumns c;
+  const std::string text = model_column(rec, "text_column", "text");
+  for (size_t start = 0;;) {
+    const size_t comma = text.find(',', start);
+    c.text.push_back(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  c.pair = model_column(rec, "pair_column", "");
+  return c;
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+// "rows": [{column: value, ...}] -> texts (and pairs) the way training read them.
+void parse_rows(const json& body, const ServeOptions& o, const RowColumns& cols, PredictRequest& r) {
+  const json& a = body.at("rows");
+  if (!a.is_array()) throw HttpError{400, "invalid_request", "\"rows\" must be an array of objects"};
+  if (a.size() > static_cast<size_t>(o.max_texts))
+    throw HttpError{413, "too_many_texts", "\"rows\" has " + std::to_string(a.size()) + " items; at most " +
+                                               std::to_string(o.max_texts) + " per request"};
+  auto cell = [&](size_t i, const std::string& col) {
+    const json& row = a[i];
+    if (!row.is_object()) throw HttpError{400, "invalid_request", "\"rows\"[" + std::to_string(i) + "] must be an object"};
+    if (!row.contains(col) || !row[col].is_string())
+      throw HttpError{422, "missing_column", "\"rows\"[" + std::to_string(i) + "] needs a string \"" + col +
+                                                 "\" (the model reads " + joined(cols.text) +
+                                                 (cols.pair.empty() ? "" : " and " + cols.pair) + ")"};
+    return row[col].get<std::string>();
+  };
+  for (size_t i = 0; i < a.size(); ++i) {
+    std::string text;
+    for (size_t c = 0; c < cols.text.size(); ++c) text += (c ? "\n" : "") + cell(i, cols.text[c]);
+    if (text.size() > o.max_text_bytes)
+      throw HttpError{413, "text_too_long", "\"rows\"[" + std::to_string(i) + "] has " + std::to_string(text.size()) +
+                                                " bytes of text; at most " + std::to_string(o.max_text_bytes)};
+    r.texts.push_back(std::move(text));
+    if (!cols.pair.empty()) r.pairs.push_back(cell(i, cols.pair));
+  }
+}
+
+PredictRequest parse_predict(const std::string& body_text, const ServeOptions& o, size_t num_labels,
+                             const RowColumns& cols) {
   json body;
   try {
     body = json::parse(body_text);
@@ -92,19 +156,33 @@ PredictRequest parse_predict(const std::string& body_text, const ServeOptions& o
   }
   if (!body.is_object()) throw HttpError{400, "invalid_request", "the body must be a JSON object with \"texts\""};
   for (const auto& item : body.items()) {
-    if (item.key() != "texts" && item.key() != "pairs" && item.key() != "top_k")
-      throw HttpError{400, "invalid_request",
-                      "unknown field \"" + item.key() + "\"; expected \"texts\", \"pairs\" or \"top_k\""};
+    const std::string& k = item.key();
+    if (k != "texts" && k != "pairs" && k != "rows" && k != "top_k" && k != "all_probs")
+      throw HttpError{400, "invalid_request", "unknown field \"" + k +
+                                                  "\"; expected \"texts\", \"pairs\", \"rows\", \"top_k\" or "
+                                                  "\"all_probs\""};
   }
-  if (!body.contains("texts")) throw HttpError{400, "invalid_request", "missing field \"texts\" (array of strings)"};
   PredictRequest r;
-  r.texts = string_array(body, "texts", o);
+  if (body.contains("rows")) {
+    if (body.contains("texts") || body.contains("pairs"))
+      throw HttpError{400, "invalid_request", "send either \"rows\" or \"texts\" (with \"pairs\"), not both"};
+    parse_rows(body, o, cols, r);
+    if (r.texts.empty()) throw HttpError{422, "empty_texts", "\"rows\" is empty; send at least one row"};
+  } else if (!body.contains("texts")) {
+    throw HttpError{400, "invalid_request", "missing field \"texts\" (array of strings) or \"rows\" (array of objects)"};
+  } else {
+    r.texts = string_array(body, "texts", o);
+  }
   if (r.texts.empty()) throw HttpError{422, "empty_texts", "\"texts\" is empty; send at least one text"};
-  if (body.contains("pairs") && !body["pairs"].is_null()) {
+  if (!body.contains("rows") && body.contains("pairs") && !body["pairs"].is_null()) {
     r.pairs = string_array(body, "pairs", o);
     if (r.pairs.size() != r.texts.size())
       throw HttpError{422, "pairs_mismatch", "\"pairs\" has " + std::to_string(r.pairs.size()) +
                                                  " items but \"texts\" has " + std::to_string(r.texts.size())};
+  }
+  if (body.contains("all_probs") && !body["all_probs"].is_null()) {
+    if (!body["all_probs"].is_boolean()) throw HttpError{400, "invalid_request", "\"all_probs\" must be true or false"};
+    r.all_probs = body["all_probs"].get<bool>();
   }
   if (body.contains("top_k") && !body["top_k"].is_null()) {
     const json& k = body["top_k"];
@@ -115,15 +193,19 @@ PredictRequest parse_predict(const std::string& body_text, const ServeOptions& o
   return r;
 }
 
-json prediction_json(const TextClassifier& model, const std::vector<float>& thresholds, const float* p, int top_k) {
+json prediction_json(const TextClassifier& model, const std::vector<float>& thresholds, const float* p, int top_k,
+                     bool all_probs) {
   const auto& labels = model.labels();
   const size_t k = labels.size();
   std::vector<size_t> order(k);
   for (size_t i = 0; i < k; ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return p[a] > p[b]; });
-  json probs = json::object();
-  for (size_t i = 0; i < k; ++i) probs[labels[i]] = p[i];
-  json out{{"label", labels[order[0]]}, {"score", p[order[0]]}, {"probabilities", probs}};
+  json out{{"label", labels[order[0]]}, {"score", p[order[0]]}};
+  if (all_probs) {
+    json probs = json::object();
+    for (size_t i = 0; i < k; ++i) probs[labels[i]] = p[i];
+    out["probabilities"] = probs;
+  }
   if (model.multilabel()) {
     json chosen = json::array();
     for (size_t i : order)
@@ -145,6 +227,7 @@ class Service {
         model_(model),
         thresholds_(model.thresholds()),
         name_(o.name.empty() ? default_model_name(o.model) : o.name),
+        columns_(row_columns(o.model)),
         batcher_(model, o.max_batch > 0 ? static_cast<size_t>(o.max_batch) : model.default_batch_size(),
                  std::chrono::microseconds(static_cast<int64_t>(o.batch_wait_ms * 1000)),
                  static_cast<size_t>(o.max_queue), [this](size_t n) { metrics_.record_batch(n); }) {}
@@ -160,6 +243,7 @@ class Service {
   TextClassifier& model_;
   std::vector<float> thresholds_;
   std::string name_;
+  RowColumns columns_;
   serve::Metrics metrics_;
   serve::Batcher batcher_;
 };
@@ -225,6 +309,7 @@ json Service::model_info() const {
               {"tokenizer", model_.tokenizer_description()},
               {"parameters", model_.num_parameters()},
               {"multilabel", model_.multilabel()},
+              {"columns", {{"text", columns_.text}, {"pair", columns_.pair}}},
               {"max_texts", opts_.max_texts},
               {"max_body_bytes", opts_.max_body_bytes}};
 }
@@ -232,7 +317,7 @@ json Service::model_info() const {
 void Service::predict(const httplib::Request& req, httplib::Response& res) {
   const auto start = Clock::now();
   try {
-    PredictRequest r = parse_predict(req.body, opts_, model_.labels().size());
+    PredictRequest r = parse_predict(req.body, opts_, model_.labels().size(), columns_);
     auto job = std::make_shared<serve::BatchJob>();
     job->texts = std::move(r.texts);
     job->pairs = std::move(r.pairs);
@@ -247,7 +332,7 @@ void Service::predict(const httplib::Request& req, httplib::Response& res) {
     }
     eval::Matrix probs = fut.get();
     json preds = json::array();
-    for (int64_t i = 0; i < probs.rows; ++i) preds.push_back(prediction_json(model_, thresholds_, probs.row(i), r.top_k));
+    for (int64_t i = 0; i < probs.rows; ++i) preds.push_back(prediction_json(model_, thresholds_, probs.row(i), r.top_k, r.all_probs));
     const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     send_json(res, 200, json{{"predictions", std::move(preds)}, {"model", name_}, {"elapsed_ms", ms}});
   } catch (const HttpError& e) {

@@ -4,6 +4,7 @@
 #include <type_traits>
 
 #include "nlpc/core/error.h"
+#include "nlpc/core/log.h"
 
 namespace nlpc {
 namespace {
@@ -263,6 +264,12 @@ json with_dependent_defaults(const json& r) {
   json out = r;
   const bool ngram = r.value(json::json_pointer("/model/type"), std::string("ngram")) == "ngram";
   const auto absent = [&r](const char* key) { return !r.contains(pointer_of(key)); };
+  const bool svm = r.value(json::json_pointer("/model/ngram/solver"), std::string("svm")) == "svm";
+  if (ngram && svm && (!absent("train.epochs") || !absent("train.lr"))) {
+    spdlog::warn("train.epochs and train.lr are not used by the n-gram SVM solver (model.ngram.solver \"svm\" runs "
+                 "up to model.ngram.svm_max_iter passes per class, until model.ngram.svm_tol): set "
+                 "model.ngram.solver=sgd to train by epochs");
+  }
   if (absent("train.epochs")) out["train"]["epochs"] = ngram ? 5 : 3;
   if (absent("train.lr")) out["train"]["lr"] = ngram ? 0.5 : 5e-5;
   if (absent("train.metric")) out["train"]["metric"] = r.value("task", std::string()) == "summarize" ? "rougeL" : "accuracy";

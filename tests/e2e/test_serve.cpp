@@ -170,7 +170,7 @@ TEST_CASE("serve: healthz, model and the demo page", "[serve]") {
 
 TEST_CASE("serve: /v1/predict matches nlpc predict", "[serve]") {
   auto c = shared_server().client();
-  json req{{"texts", kTexts}, {"top_k", 2}};
+  json req{{"texts", kTexts}, {"top_k", 2}, {"all_probs", true}};
   json res = post(c, req.dump(), 200);
   REQUIRE(res["predictions"].size() == kTexts.size());
   CHECK(res["model"].is_string());
@@ -203,6 +203,31 @@ TEST_CASE("serve: /v1/predict matches nlpc predict", "[serve]") {
     CHECK(got["top_k"][0]["label"] == got["label"]);
     CHECK(got["top_k"][0]["score"].get<double>() >= got["top_k"][1]["score"].get<double>());
   }
+}
+
+TEST_CASE("serve: probabilities only when asked, rows by the model's columns, the run's name", "[serve][columns]") {
+  auto c = shared_server().client();
+  json plain = post(c, json{{"texts", kTexts}}.dump(), 200);
+  CHECK_FALSE(plain["predictions"][0].contains("probabilities"));  // like predict without --all-probs
+  CHECK_FALSE(plain["predictions"][0].contains("top_k"));
+  // {"rows": [...]}: the columns the model was trained on (its config.json "nlpc_columns": text)
+  json rows = json::array();
+  for (const auto& t : kTexts) rows.push_back({{"text", t}, {"id", "x"}});
+  json by_rows = post(c, json{{"rows", rows}}.dump(), 200);
+  for (size_t i = 0; i < kTexts.size(); ++i) {
+    CHECK(by_rows["predictions"][i]["label"] == plain["predictions"][i]["label"]);
+    CHECK(by_rows["predictions"][i]["score"] == plain["predictions"][i]["score"]);
+  }
+  check_error(post(c, R"({"rows": [{"body": "no text column"}]})", 422), "missing_column");
+  check_error(post(c, R"({"rows": [{"text": "a"}], "texts": ["a"]})", 400), "invalid_request");
+  check_error(post(c, R"({"texts": ["a"], "all_probs": "yes"})", 400), "invalid_request");
+  auto info = c.Get("/v1/model");
+  REQUIRE(info);
+  json model = json::parse(info->body);
+  CHECK(model["columns"]["text"] == json::array({"text"}));
+  // the model folder of a run is named after the run (run.json's run_name), not its id hash
+  const std::string run_json = model_dir() + "/../../run.json";
+  CHECK(model["model"] == json::parse(read_file(run_json))["run_name"]);
 }
 
 TEST_CASE("serve: malformed and oversized requests get JSON errors", "[serve]") {

@@ -41,7 +41,7 @@ std::string train_args(const TempDir& d, const std::string& extra = "") {
 // The tiny model trained once per test process.
 struct Trained {
   TempDir dir;
-  std::string run_dir, out;
+  std::string run_dir, out, err;
 };
 const Trained& trained() {
   static Trained t = [] {
@@ -49,6 +49,7 @@ const Trained& trained() {
     auto r = run_nlpc(train_args(x.dir));
     if (r.exit_code != 0) throw std::runtime_error("summarize training failed: " + r.err);
     x.out = r.out;
+    x.err = r.err;
     std::smatch m;
     std::regex_search(r.out, m, std::regex("run ([0-9a-f]{32})"));
     x.run_dir = x.dir.file("runs/sum/" + std::string(m[1]));
@@ -63,6 +64,7 @@ TEST_CASE("summarize: train a tiny T5 from scratch, recorded as a run", "[e2e][s
   CHECK_THAT(t.out, Catch::Contains("rougeLsum"));
   CHECK_THAT(t.out, Catch::Contains("lead baseline"));
   CHECK_THAT(t.out, Catch::Contains("training: 6 steps"));
+  CHECK_THAT(t.err, Catch::Contains("valid: loss") && Catch::Contains("ROUGE-L") && Catch::Contains("on 4 rows"));
   auto info = json::parse(read_file(t.run_dir + "/run.json"));
   CHECK(info["status"] == "FINISHED");
   auto params = json::parse(read_file(t.run_dir + "/params.json"));

@@ -70,6 +70,8 @@ TEST_CASE("train: SIGTERM marks the run KILLED and --resume ends like an uninter
   const int code = nlpc::test::terminate_and_wait(bg.pid);
   REQUIRE(code >= 0);
   CHECK(code == 143);
+  CHECK_THAT(read_file(killed.file("err")),  // the command that continues it
+             Catch::Contains("continue the run with: nlpc train --resume " + fs::path(dir).filename().string()));
   auto info = json::parse(read_file(dir + "/run.json"));
   CHECK(info["status"] == "KILLED");
   CHECK(info.contains("end_time"));

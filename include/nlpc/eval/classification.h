@@ -9,7 +9,8 @@
 //  - weighted averages weight each class by its support in y_true;
 //  - roc_auc_ovr_macro averages one-vs-rest binary AUCs (ties counted half) over the classes that
 //    occur in y_true and are not the only class; scikit-learn raises an error when y_true lacks a
-//    class, nlpc leaves such classes out and reports how many were used in "roc_auc_classes".
+//    class, nlpc leaves such classes out and reports how many were used in
+//    "roc_auc_ovr_macro/classes" (a count: not an aggregate metric, no confidence interval).
 //    NaN when fewer than two classes occur in y_true;
 //  - log_loss clips probabilities to [eps, 1 - eps] with eps = 2.22e-16 (float64 machine epsilon,
 //    scikit-learn 1.2 eps="auto" on float64 input), renormalises each row, and averages
@@ -50,7 +51,7 @@ double log_loss(const std::vector<int>& y_true, const Matrix& proba,
 
 // All metrics, in this order: accuracy, precision_macro, recall_macro, f1_macro, precision_micro,
 // recall_micro, f1_micro, precision_weighted, recall_weighted, f1_weighted, roc_auc_ovr_macro,
-// roc_auc_classes, log_loss, then per class (label names from `labels`, ids when empty).
+// roc_auc_ovr_macro/classes, log_loss, then per class (label names from `labels`, ids when empty).
 // Throws InputError when sizes disagree or a label id is out of range.
 MetricSet classification_metrics(const std::vector<int>& y_true, const Matrix& proba,
                                  const std::vector<std::string>& labels = {},

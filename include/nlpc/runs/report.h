@@ -37,6 +37,7 @@ struct ReportOptions {
   std::vector<std::string> run_dirs;
   std::string title = "nlpc run report";
   std::string metric = "accuracy";  // bar chart with CIs
+  bool metric_required = false;     // --metric given: a metric no run has is a UsageError (exit 2)
   std::vector<std::string> radar_metrics{"accuracy", "f1_macro", "precision_macro", "recall_macro",
                                          "f1_weighted", "roc_auc_ovr_macro"};
   size_t max_classes = 60;  // confusion matrices: the most frequent classes, the rest as "other"

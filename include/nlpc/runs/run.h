@@ -115,6 +115,9 @@ class Run {
   // Ends the run according to the exception being handled (call inside a catch block):
   // InterruptedError -> KILLED, anything else -> FAILED with its message.
   void end_with_current_exception();
+  // Removes the run folder: a run whose inputs turned out to be invalid holds nothing worth
+  // keeping (see record_if_inputs_valid). The object is ended; its id and dir stay readable.
+  void discard();
   bool ended() const { return ended_; }
 
  private:
@@ -147,6 +150,20 @@ auto record(Run& run, F&& body) -> decltype(body()) {
     }
   } catch (...) {
     run.end_with_current_exception();
+    throw;
+  }
+}
+
+// Like record(), but when body() fails on bad input (UsageError or InputError: exit code 2, e.g. a
+// wrong path or a missing column) the run is discarded instead of kept as FAILED: `runs list` and
+// reports show only runs that got as far as valid inputs. For commands whose body does nothing
+// worth keeping before it has read its inputs (eval, bench).
+template <typename F>
+auto record_if_inputs_valid(Run& run, F&& body) -> decltype(body()) {
+  try {
+    return record(run, std::forward<F>(body));
+  } catch (const Error& e) {
+    if (e.exit_code() == kExitUsage) run.discard();
     throw;
   }
 }

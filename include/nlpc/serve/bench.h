@@ -8,7 +8,7 @@
 //   peak_rss_mb                  peak resident memory of the process (after all inference)
 //
 // Printed as a table on stdout; written as JSON with --json FILE; recorded as
-// artifacts/bench.json (plus metrics bench/...) in a run with --runs-dir/--experiment.
+// artifacts/bench.json (plus metrics bench/...) in a run (like train and eval; --no-record: none).
 #include <string>
 #include <vector>
 
@@ -21,14 +21,16 @@ namespace nlpc {
 struct BenchOptions {
   std::string model;
   std::string data;                   // CSV/TSV/JSONL/text file of texts; empty = built-in sample texts
-  std::string text_column = "text";
+  std::string text_column = "text";   // comma-separated ones are joined, as in training
+  std::string pair_column;            // second texts (sentence pairs)
+  bool columns_given = false;         // --text-column/--pair-column given; else the model folder's record
   std::string device = "cpu";
   int texts = 200;                    // texts for the latency measurement
   std::vector<int> batch_sizes = {1, 8, 32, 128};
   double min_seconds = 0.5;           // minimum measuring time per batch size
   int warmup = 5;
   std::string json;                   // write the JSON result here ("-" = stdout instead of the table)
-  bool record_run = false;            // record a run (set by the CLI when --runs-dir/--experiment are given)
+  bool record_run = true;             // record a run (the CLI's --no-record turns it off)
   runs::RunOptions run;
 };
 

@@ -1,13 +1,17 @@
 #pragma once
 // `nlpc serve`: a REST API and an HTML demo page over a text classifier.
 //
-//   POST /v1/predict  {"texts": [...], "pairs"?: [...], "top_k"?: k}
-//                     -> {"predictions": [{"label", "score", "probabilities": {label: p}, "top_k"?,
-//                         "labels"? (multi-label)}], "model", "elapsed_ms"}
-//   GET  /v1/model    labels, architecture, tokenizer, parameters, multilabel
+//   POST /v1/predict  {"texts": [...], "pairs"?: [...], "top_k"?: k}, or {"rows": [{column: value}], ...}
+//                     with the columns the model was trained on (its folder's "nlpc_columns": text
+//                     columns joined with a newline, the pair column), as in training
+//                     "all_probs"?: true
+//                     -> {"predictions": [{"label", "score", "top_k"? (the k most probable),
+//                         "probabilities"? ({label: p}, only with "all_probs": true, as predict's
+//                         --all-probs), "labels"? (multi-label)}], "model", "elapsed_ms"}
+//   GET  /v1/model    labels, architecture, tokenizer, parameters, multilabel, columns
 //   GET  /healthz     {"status": "ok"}
 //   GET  /metrics     Prometheus text format
-//   GET  /            the demo page (embedded, no network access needed)
+//   GET  /            the demo page (embedded, no network access needed); /?text=... classifies a text at once
 //
 // Requests from all clients go through one queue; a worker thread merges them into batches of up
 // to max_batch texts (waiting at most batch_wait_ms for more). Errors are JSON:

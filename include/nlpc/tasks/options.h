@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -38,8 +39,10 @@ struct EvalCommandOptions {
   std::string task = "classification";  // a row of tasks::all_tasks() (--task)
   std::string model;
   std::string data;
-  // --format, --delimiter and the column flags (multilabel comes from the model)
+  // --format, --delimiter and the column flags (multilabel comes from the model); the columns the
+  // model folder records (data/model_columns.h) fill the ones not in `columns_given`
   DataSpec spec;
+  std::set<std::string> columns_given;  // DataSpec field names set by flags (text_column, ...)
   int64_t bootstrap = 0;
   double ci = 0.95;
   uint64_t seed = 0;
@@ -65,8 +68,9 @@ struct PredictOptions {
   std::string output = "-";
   std::string input_format = "auto";   // auto|csv|tsv|jsonl|txt
   std::string output_format = "auto";  // auto (from the output extension, else the input format)
-  std::string text_column = "text";
+  std::string text_column = "text";  // default: the model folder's record (data/model_columns.h)
   std::string pair_column;
+  std::set<std::string> columns_given;  // text_column, pair_column, audio_column when set by flags
   std::string delimiter;  // CSV input delimiter ("" = format default)
   int top_k = 1;
   bool all_probs = false;

@@ -92,6 +92,29 @@ std::string resolve_language(const WhisperTokens& t, const std::string& spec, co
   throw UsageError(what + ": unknown language '" + spec + "' (expected a code such as en or pt, or a name such as Portuguese)");
 }
 
+void check_whisper_vocabulary(const text::Tokenizer& tok, const WhisperTokens& t, int64_t vocab_size,
+                              const std::string& tok_dir, const std::string& model_dir) {
+  constexpr int64_t kTimestamps = 1501;  // <|0.00|> .. <|30.00|>
+  const int64_t tok_size = static_cast<int64_t>(tok.vocab_size());
+  const int64_t tok_no_ts = tok.token_to_id("<|notimestamps|>");
+  std::string why;
+  if (tok_size > vocab_size) {
+    why = "the tokenizer has " + std::to_string(tok_size) + " tokens";
+  } else if (t.timestamp_begin + kTimestamps > vocab_size) {
+    why = "the tokenizer's timestamp tokens run from id " + std::to_string(t.timestamp_begin) + " to " +
+          std::to_string(t.timestamp_begin + kTimestamps - 1);
+  } else if (tok_no_ts >= 0 && tok_no_ts != t.no_timestamps) {
+    why = "the tokenizer's <|notimestamps|> is id " + std::to_string(tok_no_ts) + " but the model's "
+          "generation_config.json says " + std::to_string(t.no_timestamps);
+  }
+  if (why.empty()) return;
+  throw InputError(tok_dir, 0, 0,
+                   why + ", which does not fit the model " + (std::filesystem::path(model_dir) / "config.json").string() +
+                       " (vocab_size " + std::to_string(vocab_size) +
+                       "): the tokenizer belongs to another Whisper model; use the model's own (leave out "
+                       "--tokenizer) or one of the same vocabulary size");
+}
+
 WhisperTokens load_whisper_tokens(const text::Tokenizer& tok, const std::string& model_dir) {
   namespace fs = std::filesystem;
   std::string gen_file = (fs::path(model_dir) / "generation_config.json").string();

@@ -20,6 +20,7 @@
 #include <torch/torch.h>
 
 #include "nlpc/dist/dist.h"
+#include "nlpc/data/model_columns.h"
 #include "nlpc/tasks/asr/asr.h"
 #include "nlpc/commands/eval.h"
 #include "nlpc/tasks/train_common.h"
@@ -408,8 +409,9 @@ int64_t fit_asr(const TrainConfig& cfg, runs::Run& run, bool resume) {
   }
   log_curves(cb, cfg, run);
   cb.save_model = [&](train::CheckpointKind kind, train::TrainableModel&) {
-    save_whisper_folder(model, kind == train::CheckpointKind::kBest ? model_dir : o.checkpoint_dir + "/last",
-                        ms.tok_dir, ms.extras_dir, ms.wt, dopt.language);
+    const std::string dir = kind == train::CheckpointKind::kBest ? model_dir : o.checkpoint_dir + "/last";
+    save_whisper_folder(model, dir, ms.tok_dir, ms.extras_dir, ms.wt, dopt.language);
+    record_model_columns(dir, columns_of_spec(cfg.data, "asr"));
   };
   train::Trainer trainer(tm, train_ex, o, cb);
   train::TrainResult r = resume ? trainer.resume() : trainer.train();
@@ -417,6 +419,7 @@ int64_t fit_asr(const TrainConfig& cfg, runs::Run& run, bool resume) {
   run.log_metric("train/samples_per_s", r.samples_per_s, r.steps);
   // the best parameters (or the last)
   save_whisper_folder(model, model_dir, ms.tok_dir, ms.extras_dir, ms.wt, dopt.language);
+  record_model_columns(model_dir, columns_of_spec(cfg.data, "asr"));
   score_saved_model(cfg, run, model_dir, dopt.language, r.steps);
   return r.steps;
 }

@@ -58,8 +58,10 @@ void load_model(Loaded& l, const TranscribeOptions& o) {
   l.model->load_state(load_checkpoint(o.model), o.model);
   l.model->to(l.device);
   l.model->eval();
-  l.tok = text::load_tokenizer(o.tokenizer.empty() ? o.model : o.tokenizer);
+  const std::string tok_dir = o.tokenizer.empty() ? o.model : o.tokenizer;
+  l.tok = text::load_tokenizer(tok_dir);
   l.tokens = load_whisper_tokens(*l.tok, o.model);
+  check_whisper_vocabulary(*l.tok, l.tokens, cfg.vocab_size, tok_dir, o.model);
   l.filters = audio::mel_filters_for_model(o.model, cfg.num_mel_bins);
 }
 

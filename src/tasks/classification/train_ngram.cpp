@@ -1,6 +1,7 @@
 // `nlpc train` for model.type = ngram: the fast hashed n-gram + linear baseline.
 #include <cstdio>
 
+#include "nlpc/data/model_columns.h"
 #include "nlpc/tasks/classification/train.h"
 #include "nlpc/core/log.h"
 #include "nlpc/core/system.h"
@@ -38,6 +39,7 @@ int64_t train_ngram(const TrainConfig& cfg, const TrainData& data, runs::Run& ru
                                  : models::NgramModel::train(train, data.labels, f, t, vp);
   run.log_param("model.num_features", model.num_features());
   model.save(run.artifact_path("model"));
+  record_model_columns(run.artifact_path("model"), columns_of_spec(data.spec, cfg.task));
   return cfg.train.epochs;
 }
 

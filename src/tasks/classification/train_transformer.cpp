@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "nlpc/dist/dist.h"
+#include "nlpc/data/model_columns.h"
 #include "nlpc/tasks/classification/train.h"
 #include "nlpc/tasks/train_common.h"
 #include "nlpc/tasks/encoding.h"
@@ -143,6 +144,7 @@ int64_t train_transformer(const TrainConfig& cfg, const TrainData& data, runs::R
     const std::string dir = kind == train::CheckpointKind::kBest ? model_dir : o.checkpoint_dir + "/last";
     models::save_classifier(*model, dir, tok_dir);
     set_model_max_length(dir, cfg.model.max_length);
+    record_model_columns(dir, columns_of_spec(data.spec, cfg.task));
   };
 
   train::Trainer trainer(tm, train_ex, o, cb);
@@ -152,6 +154,7 @@ int64_t train_transformer(const TrainConfig& cfg, const TrainData& data, runs::R
   // The model now holds the best parameters: save them (also when there was no evaluation).
   models::save_classifier(*model, model_dir, tok_dir);
   set_model_max_length(model_dir, cfg.model.max_length);
+  record_model_columns(model_dir, columns_of_spec(data.spec, cfg.task));
   if (multilabel && !valid_ex.empty()) {
     // Per-label thresholds tuned on valid, stored in config.json (nlpc_thresholds).
     torch::Tensor logits = train::predict_logits(tm, valid_ex, o.batching, device);

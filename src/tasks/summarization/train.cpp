@@ -12,6 +12,7 @@
 #include <torch/torch.h>
 
 #include "nlpc/dist/dist.h"
+#include "nlpc/data/model_columns.h"
 #include "nlpc/tasks/summarization/summarizer.h"
 #include "nlpc/tasks/train_common.h"
 #include "nlpc/tasks/encoding.h"
@@ -225,6 +226,11 @@ struct Validator {
       mm["rouge2"] = c.rouge2;
       mm["rougeL"] = c.rougeL;
       mm["rougeLsum"] = c.rougeLsum;
+      // as ASR training prints its WER: the scores and one example
+      spdlog::info("valid: loss {:.4f} ROUGE-1 {:.4f} ROUGE-2 {:.4f} ROUGE-L {:.4f} on {} rows (\"{}\" -> \"{}\")",
+                   mm["loss"], c.rouge1, c.rouge2, c.rougeL, gen_rows, refs[0], preds[0]);
+    } else {
+      spdlog::info("valid: loss {:.4f}", mm["loss"]);
     }
     return mm;
   }
@@ -296,6 +302,7 @@ int train_summarization(const TrainConfig& cfg, runs::Run& run, bool resume) {
   auto save = [&](const std::string& dir) {
     models::save_t5(*model, dir);
     write_summarizer_files(dir, tok_dir, cfg.model.max_length, cfg.model.source_prefix, gen);
+    record_model_columns(dir, columns_of_spec(cfg.data, "summarize"));
   };
   cb.save_model = [&](train::CheckpointKind kind, train::TrainableModel&) {
     save(kind == train::CheckpointKind::kBest ? model_dir : o.checkpoint_dir + "/last");

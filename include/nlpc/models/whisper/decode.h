@@ -53,6 +53,13 @@ std::string resolve_language(const WhisperTokens& t, const std::string& spec, co
 // for suppress lists). Throws InputError when a required special token is missing.
 WhisperTokens load_whisper_tokens(const text::Tokenizer& tok, const std::string& model_dir);
 
+// Checks that a tokenizer (from `tok_dir`) fits a model of `vocab_size` (from model_dir/config.json):
+// no more tokens than the model's vocabulary, the 1,501 timestamp tokens after <|notimestamps|>
+// inside it, and the tokenizer's <|notimestamps|> where the model's generation_config.json puts it.
+// Throws InputError naming both files (instead of libtorch's "index out of range" mid-decoding).
+void check_whisper_vocabulary(const text::Tokenizer& tok, const WhisperTokens& t, int64_t vocab_size,
+                              const std::string& tok_dir, const std::string& model_dir);
+
 struct DecodeOptions {
   std::string task = "transcribe";  // or "translate"
   std::string language;             // code ("en"); empty: none (English-only models)
