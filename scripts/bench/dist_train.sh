@@ -10,7 +10,7 @@ ROUNDS=${1:-2}; STEPS=${2:-30}; WORLD=${3:-2}; THREADS=${4:-2}
 NLPC=${NLPC:-build/nlpc}
 TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
 ARGS=(train --config configs/scratch-bert-mini.json --set data.valid= --set data.test= --set train.max_steps="$STEPS"
-      --set train.epochs=1 --set eval.bootstrap=0)
+      --set train.epochs=1 --set train.patience=0 --set eval.bootstrap=0)
 sps() { /usr/bin/python3 - "$1" <<'PY'
 import json, sys, glob
 for f in glob.glob(sys.argv[1] + "/default/*/metrics.jsonl"):
