@@ -23,18 +23,27 @@ namespace nlpc {
 namespace fs = std::filesystem;
 namespace {
 
-// Reopens the run of --resume and loads its saved configuration into `cfg`.
-runs::Run reopen_run(const TrainCommandOptions& opts, TrainConfig& cfg) {
-  const std::string dir = fs::exists(fs::path(opts.resume) / "run.json")
-                              ? opts.resume
-                              : runs::find_run(runs::resolve_runs_dir(opts.run.runs_dir), opts.resume);
-  const std::string saved = dir + "/artifacts/config.json";
+// The folder of the run --resume names (a path, or an id under the runs folder).
+std::string resume_dir(const TrainCommandOptions& opts) {
+  return fs::exists(fs::path(opts.resume) / "run.json")
+             ? opts.resume
+             : runs::find_run(runs::resolve_runs_dir(opts.run.runs_dir), opts.resume);
+}
+
+// The configuration a --resume continues, read without touching the run.
+TrainConfig saved_config(const TrainCommandOptions& opts) {
+  const std::string saved = resume_dir(opts) + "/artifacts/config.json";
   if (!file_exists(saved)) throw InputError(saved, 0, 0, "cannot resume: the run has no saved configuration");
   if (!opts.config.empty() || !opts.sets.empty()) {
     throw UsageError("--resume continues a run with its own configuration: drop --config/--set");
   }
-  cfg = load_train_config(saved, {});
-  runs::Run r = runs::Run::open(dir);
+  return load_train_config(saved, {});
+}
+
+// Reopens the run of --resume and loads its saved configuration into `cfg`.
+runs::Run reopen_run(const TrainCommandOptions& opts, TrainConfig& cfg) {
+  cfg = saved_config(opts);
+  runs::Run r = runs::Run::open(resume_dir(opts));
   if (r.status() == runs::RunStatus::kFinished) {
     throw UsageError("run " + r.id() + " already FINISHED: there is nothing to resume");
   }
@@ -55,12 +64,11 @@ void print_resume_hint(const runs::Run& run, const TrainCommandOptions& opts) {
   }
 }
 
-// The configuration a --resume continues, read without touching the run (ranks other than 0).
-TrainConfig saved_config(const TrainCommandOptions& opts) {
-  const std::string dir = fs::exists(fs::path(opts.resume) / "run.json")
-                              ? opts.resume
-                              : runs::find_run(runs::resolve_runs_dir(opts.run.runs_dir), opts.resume);
-  return load_train_config(dir + "/artifacts/config.json", {});
+// A new run's seed, parameters and saved configuration (what --resume reads back).
+void record_config(runs::Run& run, const TrainConfig& cfg) {
+  run.set_seed(cfg.train.seed);
+  run.log_params(cfg.resolved);
+  write_file_atomic(run.artifact_path("config.json"), cfg.resolved.dump(2) + "\n");
 }
 
 // Under a launcher: rank 0 records the run as a single process does; every other rank trains in a
@@ -87,11 +95,9 @@ int run_train_distributed(const TrainCommandOptions& opts) {
     }
     const tasks::Task& task = tasks::task_for_config(cfg.task, resume ? opts.resume : opts.config);
     if (env.is_main() && !resume) {
-      r.set_seed(cfg.train.seed);
-      r.log_params(cfg.resolved);
+      record_config(r, cfg);
       r.set_tag("dist.world_size", std::to_string(env.world_size));
       r.set_tag("dist.launcher", env.source);
-      write_file_atomic(r.artifact_path("config.json"), cfg.resolved.dump(2) + "\n");
     }
     return task.train(cfg, r, resume);
   };
@@ -130,11 +136,7 @@ int run_train(const TrainCommandOptions& opts) {
   if (!resume) cfg = load_train_config(opts.config, opts.sets);
   runs::Run run = resume ? reopen_run(opts, cfg) : runs::Run::start(opts.run);
   const tasks::Task& task = tasks::task_for_config(cfg.task, resume ? opts.resume : opts.config);
-  if (!resume) {
-    run.set_seed(cfg.train.seed);
-    run.log_params(cfg.resolved);
-    write_file_atomic(run.artifact_path("config.json"), cfg.resolved.dump(2) + "\n");
-  }
+  if (!resume) record_config(run, cfg);
   spdlog::info("run {} ({}) in {}", run.id(), run.name(), run.dir());
   try {
     return runs::record(run, [&]() -> int { return task.train(cfg, run, resume); });
