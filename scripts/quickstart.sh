@@ -4,7 +4,7 @@
 # its test metrics with 95% bootstrap confidence intervals. The run is recorded under runs/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh nlpc
 BUILD_DIR="${NLPC_BUILD_DIR:-build}"
 "$BUILD_DIR/nlpc" --version
 "$BUILD_DIR/nlpc" train --config configs/quickstart.json "$@"

@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Debian packages nlpc needs (only those missing) and builds build/nlpc in Release.
+# Installs the Debian packages nlpc needs (only those missing) and builds in Release.
+#   scripts/setup.sh             builds everything: nlpc and the test suite (what scripts/test.sh needs)
+#   scripts/setup.sh nlpc        builds only the nlpc binary (what scripts/quickstart.sh needs)
+# Benchmark programs (bench_*) are not part of either; scripts/bench/*.sh build the ones they run.
 # Safe to run repeatedly: installed packages and an up-to-date build are skipped.
 #   NLPC_BUILD_DIR   build folder (default: build)
 #   NLPC_JOBS        parallel compile jobs (default: number of cores)
@@ -36,5 +39,7 @@ JOBS="${NLPC_JOBS:-$(nproc)}"
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release
 fi
-cmake --build "$BUILD_DIR" -j "$JOBS"
-echo "setup: built $BUILD_DIR/nlpc"
+TARGETS=()
+for t in "$@"; do TARGETS+=(--target "$t"); done
+cmake --build "$BUILD_DIR" -j "$JOBS" "${TARGETS[@]}"
+echo "setup: built ${*:-everything} in $BUILD_DIR"

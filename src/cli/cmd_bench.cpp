@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "module.h"
 #include "nlpc/core/fs.h"
 #include "nlpc/serve/bench.h"
 #include "run_options.h"
@@ -28,12 +29,12 @@ void register_bench(CLI::App& app) {
   on_run(sub, [sub] {
     o.record_run = !no_record;  // recorded like train and eval: --runs-dir, else $NLPC_RUNS_DIR, else ./runs
     o.columns_given = sub->count("--text-column") > 0 || sub->count("--pair-column") > 0;
-    nlohmann::json r = run_bench(o);
+    nlohmann::json r = torch_module().run_bench(o);
     if (o.json == "-") {
       std::printf("%s\n", r.dump(2).c_str());
       return 0;
     }
-    std::printf("%s", format_bench_table(r).c_str());
+    std::printf("%s", torch_module().format_bench_table(r).c_str());
     if (r.contains("run_id")) std::printf("recorded in run %s\n", r["run_id"].get<std::string>().c_str());
     if (!o.json.empty()) write_file_atomic(o.json, r.dump(2) + "\n");
     return 0;

@@ -1,5 +1,6 @@
 // `nlpc eval`: flags only; the work is in src/commands/eval.cpp and the task's evaluate.
 #include "commands.h"
+#include "module.h"
 #include "nlpc/commands/eval.h"
 #include "summarize_options.h"
 #include "run_options.h"
@@ -62,7 +63,7 @@ void register_eval(CLI::App& app) {
     o.run.command_line = globals().command_line;
     if (seed->count() > 0) so.gen.seed = o.seed;  // summarize: also the seed of sampling
     o.summarize = so;
-    return run_eval(o);
+    return torch_module().run_eval(o);
   });
 }
 

@@ -2,6 +2,7 @@
 // sub-subcommand is one registrar in kModelsSubcommands (a new one: declare it in commands.h,
 // define it in its own cmd_models_<name>.cpp, add it to the list).
 #include "commands.h"
+#include "module.h"
 #include "nlpc/commands/models.h"
 
 namespace nlpc::cli {
@@ -14,7 +15,7 @@ void register_models_inspect(CLI::App* models) {
       ->required();
   s->add_option("--format", o.format, "text or json")->capture_default_str()->check(CLI::IsMember({"text", "json"}));
   s->add_flag("--all-tensors", o.all_tensors, "List every tensor (text format; default: the first 40)");
-  on_run(s, [] { return commands::run_models_inspect(o); });
+  on_run(s, [] { return torch_module().run_models_inspect(o); });
 }
 
 void register_models_convert(CLI::App* models) {
@@ -23,7 +24,7 @@ void register_models_convert(CLI::App* models) {
                                               "transformers unchanged), e.g. from pytorch_model.bin");
   s->add_option("dir", o.dir, "Model folder to read")->required();
   s->add_option("--to", o.to, "Folder to write (created)")->required();
-  on_run(s, [] { return commands::run_models_convert(o); });
+  on_run(s, [] { return torch_module().run_models_convert(o); });
 }
 
 namespace {

@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "module.h"
 #include "nlpc/commands/predict.h"
 #include "summarize_options.h"
 
@@ -52,8 +53,8 @@ void register_predict(CLI::App& app) {
     }
     o.task = so_task;
     o.summarize = so;
-    const PredictStats s = run_predict(o);
-    report_predict_stats(s);
+    const PredictStats s = torch_module().run_predict(o);
+    torch_module().report_predict_stats(s);
     return 0;
   });
 }

@@ -1,5 +1,6 @@
 // `nlpc runs list | show | compare | export-mlflow`: flags only; the work is in src/runs/.
 #include "commands.h"
+#include "module.h"
 #include "nlpc/commands/runs.h"
 #include "run_options.h"
 
@@ -19,14 +20,14 @@ void register_runs(CLI::App& app) {
       ->capture_default_str()
       ->transform(CLI::Transformer({{"table", "text"}}))  // its old name
       ->check(CLI::IsMember({"text", "json"}));
-  on_run(l, [] { return runs::run_list(list); });
+  on_run(l, [] { return torch_module().run_list(list); });
 
   static runs::ShowOptions show;
   auto* s = runs->add_subcommand("show", "Show a run: record, params, final metrics, artifacts");
   add_runs_dir_option(s, show.runs_dir);
   s->add_option("run_id", show.run_id, "Run id, or a unique prefix of one")->required();
   s->add_option("--format", show.format, "text or json")->capture_default_str()->check(CLI::IsMember({"text", "json"}));
-  on_run(s, [] { return runs::run_show(show); });
+  on_run(s, [] { return torch_module().run_show(show); });
 
   static runs::CompareOptions compare;
   auto* c = runs->add_subcommand("compare", "Compare runs: params that differ, final and best metric values");
@@ -36,7 +37,7 @@ void register_runs(CLI::App& app) {
   c->add_option("--format", compare.format, "text or json")->capture_default_str()->check(CLI::IsMember({"text", "json"}));
   c->footer("Best is the maximum, or the minimum for loss-like keys (a word loss, nll, error, err, wer, cer, "
             "perplexity, ppl, mse, mae or rmse in the key).");
-  on_run(c, [] { return runs::run_compare(compare); });
+  on_run(c, [] { return torch_module().run_compare(compare); });
 
   static runs::ExportMlflowOptions exp;
   auto* e = runs->add_subcommand("export-mlflow",
@@ -45,7 +46,7 @@ void register_runs(CLI::App& app) {
   e->add_option("--to", exp.to, "MLflow file store folder to write (created; exporting again updates it)")->required();
   e->add_option("--experiment", exp.experiment, "Only runs of this experiment");
   e->footer("MLflow 3.13 and later need MLFLOW_ALLOW_FILE_STORE=true to read a file store.");
-  on_run(e, [] { return runs::run_export_mlflow(exp); });
+  on_run(e, [] { return torch_module().run_export_mlflow(exp); });
 
   static runs::DeleteOptions del;
   auto* d = runs->add_subcommand("delete", "Delete runs: the given ones, or every run with a --status");
@@ -55,7 +56,7 @@ void register_runs(CLI::App& app) {
                                         "(only when its process is gone), FINISHED, FAILED or KILLED")->delimiter(',');
   d->add_option("--experiment", del.experiment, "With --status: only runs of this experiment");
   d->add_flag("--dry-run", del.dry_run, "Only print what would be deleted");
-  on_run(d, [] { return runs::run_delete(del); });
+  on_run(d, [] { return torch_module().run_delete(del); });
 
   register_runs_report(runs);
 }

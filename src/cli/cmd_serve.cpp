@@ -1,5 +1,6 @@
 // `nlpc serve`: flags only; the work is in src/serve/server.cpp.
 #include "commands.h"
+#include "module.h"
 #include "nlpc/serve/server.h"
 
 namespace nlpc::cli {
@@ -23,7 +24,7 @@ void register_serve(CLI::App& app) {
   sub->add_option("--max-queue", o.max_queue, "Texts waiting for the model; beyond it requests get 503")
       ->capture_default_str();
   sub->add_option("--http-threads", o.http_threads, "Connection-handling threads")->capture_default_str();
-  on_run(sub, [] { return run_serve(o); });
+  on_run(sub, [] { return torch_module().run_serve(o); });
 }
 
 }  // namespace nlpc::cli

@@ -1,6 +1,7 @@
 // `nlpc tokenize`, `nlpc tokenize decode`, `nlpc tokenize train`: flags → options structs
 // (include/nlpc/text/tokenize_cmd.h); the work is in src/text.
 #include "commands.h"
+#include "module.h"
 #include "nlpc/core/error.h"
 #include "nlpc/commands/tokenize.h"
 
@@ -30,7 +31,7 @@ void register_tokenize(CLI::App& app) {
     o.has_text = sub->count("--text") > 0;
     o.has_pair_text = sub->count("--pair-text") > 0;
     if (o.tokenizer.empty()) throw UsageError("--tokenizer PATH is required");
-    return text::run_tokenize(o);
+    return torch_module().run_tokenize(o);
   });
 
   auto* dec = sub->add_subcommand("decode", "Turn lines of token ids back into text");
@@ -41,7 +42,7 @@ void register_tokenize(CLI::App& app) {
   dec->add_flag("--skip-special-tokens", d.skip_special_tokens, "Leave out special tokens");
   dec->add_option("--format", d.format, "text or jsonl")->capture_default_str();
   dec->add_option("--output", d.output, "Output file ('-' = stdout)")->capture_default_str();
-  on_run(dec, [] { return text::run_tokenize_decode(d); });
+  on_run(dec, [] { return torch_module().run_tokenize_decode(d); });
 
   auto* tr = sub->add_subcommand("train", "Train a WordPiece, BPE or Unigram vocabulary");
   static text::TrainTokenizerOptions t;

@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "module.h"
 #include "nlpc/commands/train.h"
 #include "nlpc/train/train_config.h"
 #include "run_options.h"
@@ -22,14 +23,14 @@ void register_train(CLI::App& app) {
   sub->footer("Relative paths in the configuration are resolved against the current directory.");
   on_run(sub, [] {
     if (list_keys) {
-      std::fputs(train_config_schema().describe().c_str(), stdout);
+      std::fputs(torch_module().describe_train_config().c_str(), stdout);
       return 0;
     }
     if (opts.config.empty() && opts.resume.empty() && opts.sets.empty()) {
       throw UsageError("nlpc train needs --config FILE.json (or --set keys, or --resume RUN)");
     }
     opts.run.command_line = globals().command_line;
-    return run_train(opts);
+    return torch_module().run_train(opts);
   });
 }
 

@@ -1,6 +1,7 @@
 // `nlpc transcribe`: flags -> TranscribeOptions (include/nlpc/tasks/asr/transcriber.h); the work
 // is in src/models/whisper_*.cpp and src/audio.
 #include "commands.h"
+#include "module.h"
 #include "nlpc/commands/transcribe.h"
 
 namespace nlpc::cli {
@@ -55,7 +56,7 @@ void register_transcribe(CLI::App& app) {
   sub->add_option("--sample-rate", o.audio.raw_sample_rate, "Sample rate of raw s16le input")->check(CLI::PositiveNumber);
   sub->add_option("--channels", o.audio.raw_channels, "Interleaved channels of raw s16le input")->capture_default_str()
       ->check(CLI::PositiveNumber);
-  on_run(sub, [] { return run_transcribe(o); });
+  on_run(sub, [] { return torch_module().run_transcribe(o); });
 }
 
 }  // namespace nlpc::cli

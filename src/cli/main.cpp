@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "module.h"
 #include "nlpc/core/error.h"
 #include "nlpc/core/log.h"
 #include "nlpc/core/signals.h"
@@ -41,6 +42,7 @@ Runner not_implemented(const std::string& name) {
 }
 
 static void print_version() {
+  torch_module();  // libtorch and its BLAS, for their versions and threads
   std::printf("nlpc %s\n", nlpc_version().c_str());
   std::printf("libtorch %s (CPU)\n", libtorch_version().c_str());
   std::printf("BLAS: %s\n", blas_description().c_str());

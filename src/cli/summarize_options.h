@@ -7,7 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "nlpc/tasks/options.h"
-#include "nlpc/tasks/registry.h"
+#include "nlpc/commands/module_api.h"
 
 namespace nlpc::cli {
 
@@ -15,7 +15,7 @@ namespace nlpc::cli {
 // Whisper model, for `nlpc eval`).
 inline void add_task_option(CLI::App* app, std::string& task, SummarizeOptions& o, bool with_asr = false) {
   // with_asr: `nlpc eval` (every task has a scorer); else `nlpc predict` (tasks with a batch prediction)
-  const std::vector<std::string> tasks = tasks::task_names(/*with_predict=*/!with_asr);
+  const std::vector<std::string> tasks = commands::cli_task_names(/*with_predict=*/!with_asr);
   app->add_option("--task", task,
                   with_asr ? "classification (also multi-label), summarize (a T5 model) or asr (--model: a Whisper "
                              "folder, --data: a manifest of recordings; reports WER and CER)"

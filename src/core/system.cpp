@@ -15,7 +15,6 @@
 #include <string>
 #include <thread>
 
-#include <ATen/Parallel.h>
 #include <torch/version.h>
 
 #include "nlpc/core/version.h"
@@ -27,6 +26,10 @@ int g_threads = 0;
 using openblas_config_fn = char* (*)();
 using openblas_set_threads_fn = void (*)(int);
 using openblas_get_threads_fn = int (*)();
+// at::set_num_threads(int), looked up at run time: src/core links without libtorch, because the nlpc
+// executable loads libtorch only after its command line has parsed (commands/module_api.h).
+using at_set_threads_fn = void (*)(int);
+constexpr const char* kAtSetNumThreads = "_ZN2at15set_num_threadsEi";
 
 template <typename F>
 F find_symbol(const char* name) {
@@ -72,7 +75,9 @@ void set_num_threads(int n) {
   // all cores, shared by the ranks a launcher started on this machine
   if (n <= 0) n = std::max(1, hardware_threads() / launch_env().local_world_size);
   g_threads = n;
-  at::set_num_threads(n);
+  // Not found before libtorch is loaded: the nlpc executable calls this again once it has loaded it.
+  auto at_set = find_symbol<at_set_threads_fn>(kAtSetNumThreads);
+  if (at_set != nullptr) at_set(n);
   auto set = find_symbol<openblas_set_threads_fn>("openblas_set_num_threads");
   if (set != nullptr) set(n);
 }

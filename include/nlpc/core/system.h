@@ -13,7 +13,8 @@ bool blas_is_optimized();
 
 // Number of hardware threads.
 int hardware_threads();
-// Sets libtorch intra-op threads and BLAS threads; n <= 0 means all cores.
+// Sets libtorch intra-op threads and BLAS threads; n <= 0 means all cores. libtorch and OpenBLAS
+// are found at run time: called before they are loaded, only the count is recorded (call again).
 void set_num_threads(int n);
 int num_threads();
 
