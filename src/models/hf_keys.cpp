@@ -2,10 +2,11 @@
 // PreTrainedModel._load_pretrained_model / _fix_key of transformers 4.x, reimplemented.
 #include "nlpc/models/hf_keys.h"
 
+#include "nlpc/core/strings.h"
+
 namespace nlpc::models {
 namespace {
 
-bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
 bool ends_with(const std::string& s, const std::string& p) {
   return s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
 }

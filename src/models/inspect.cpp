@@ -8,6 +8,7 @@
 
 #include "nlpc/core/config.h"
 #include "nlpc/core/error.h"
+#include "nlpc/core/strings.h"
 #include "nlpc/core/fs.h"
 #include "nlpc/io/torch_checkpoint.h"
 #include "nlpc/models/bert/classifier.h"
@@ -20,7 +21,6 @@ namespace nlpc::models {
 namespace fs = std::filesystem;
 namespace {
 
-bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
 
 std::string dtype_name(torch::Dtype d) {
   switch (d) {

@@ -16,10 +16,6 @@ torch::nn::LayerNorm layer_norm(torch::nn::Module& parent, int64_t dim, double e
   return parent.register_module("LayerNorm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(eps)));
 }
 
-torch::Tensor norm(const torch::Tensor& x, const torch::nn::LayerNorm& ln) {
-  return torch::layer_norm(x, ln->options.normalized_shape(), ln->weight, ln->bias, ln->options.eps());
-}
-
 }  // namespace
 
 BertLayer::BertLayer(const BertConfig& c, const Activation& act)
@@ -49,13 +45,13 @@ torch::Tensor BertLayer::forward(const torch::Tensor& x, const torch::Tensor& bi
   // x: [batch, seq, hidden]; BertSelfAttention + BertSelfOutput (post-LN residual)
   torch::Tensor ctx = self_->forward(x, bias);  // [batch, seq, hidden]
   torch::Tensor a = maybe_dropout(linear_forward(ctx, attn_dense_), config_.hidden_dropout_prob, is_training());
-  a = norm(a.add_(x), attn_norm_);
+  a = layer_norm_forward(a.add_(x), attn_norm_);
   // BertIntermediate + BertOutput: [batch, seq, intermediate] -> [batch, seq, hidden]
   torch::Tensor i = linear_forward(a, intermediate_);
   // in inference the exact GELU runs in place (no autograd needs its input)
   i = (gelu_ && !torch::GradMode::is_enabled()) ? at::gelu_out(i, i) : act_(i);
   torch::Tensor o = maybe_dropout(linear_forward(i, output_), config_.hidden_dropout_prob, is_training());
-  return norm(o.add_(a), out_norm_);
+  return layer_norm_forward(o.add_(a), out_norm_);
 }
 
 BertModel::BertModel(const BertConfig& c, const std::string& config_file) : config_(c) {
@@ -99,7 +95,7 @@ EncoderOutput BertModel::encode(const torch::Tensor& input_ids, const torch::Ten
     x.add_(token_type_->weight[0]);
   }
   x.add_(position_->weight.narrow(0, 0, seq));
-  x = maybe_dropout(norm(x, emb_norm_), config_.hidden_dropout_prob, is_training());
+  x = maybe_dropout(layer_norm_forward(x, emb_norm_), config_.hidden_dropout_prob, is_training());
   run_encoder_layers(layers_, x, attention_mask, want_hidden_states, out);
   // BertPooler: tanh(dense(x[:, 0])) -> [batch, hidden]
   out.pooled = torch::tanh(torch::addmm(pooler_->bias, out.last_hidden.select(1, 0), pooler_->weight.t()));

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "nlpc/core/error.h"
+#include "nlpc/core/strings.h"
 #include "nlpc/core/fs.h"
 #include "nlpc/core/log.h"
 #include "nlpc/models/checkpoint.h"
@@ -14,7 +15,6 @@ namespace nlpc::models {
 namespace fs = std::filesystem;
 namespace {
 
-bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
 
 std::set<std::string> key_set(const StateDict& d) {
   std::set<std::string> out;

@@ -9,10 +9,6 @@ namespace {
 
 using torch::nn::Linear;
 
-torch::Tensor norm(const torch::Tensor& x, const torch::nn::LayerNorm& ln) {
-  return torch::layer_norm(x, ln->options.normalized_shape(), ln->weight, ln->bias, ln->options.eps());
-}
-
 torch::nn::LayerNorm make_norm(int64_t dim) {
   // DistilBERT hard-codes eps=1e-12 for every LayerNorm.
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(1e-12));
@@ -41,10 +37,10 @@ DistilBertLayer::DistilBertLayer(const DistilBertConfig& c, const Activation& ac
 
 torch::Tensor DistilBertLayer::forward(const torch::Tensor& x, const torch::Tensor& bias) {
   // x: [batch, seq, dim]; MultiHeadSelfAttention (padding keys get finfo.min) + residual + sa_layer_norm
-  torch::Tensor sa = norm(attention_->forward(x, bias).add_(x), sa_norm_);
+  torch::Tensor sa = layer_norm_forward(attention_->forward(x, bias).add_(x), sa_norm_);
   // FFN: lin1 -> activation -> lin2 -> dropout, residual + output_layer_norm -> [batch, seq, dim]
   torch::Tensor f = maybe_dropout(linear_forward(act_(linear_forward(sa, lin1_)), lin2_), config_.dropout, is_training());
-  return norm(f.add_(sa), out_norm_);
+  return layer_norm_forward(f.add_(sa), out_norm_);
 }
 
 DistilBertModel::DistilBertModel(const DistilBertConfig& c, const std::string& config_file) : config_(c) {
@@ -90,7 +86,7 @@ EncoderOutput DistilBertModel::encode(const torch::Tensor& input_ids, const torc
   // Embeddings: word + position, LayerNorm, dropout -> [batch, seq, dim]
   torch::Tensor x = torch::embedding(word_->weight, input_ids, config_.pad_token_id);
   x.add_(position_->weight.narrow(0, 0, seq));
-  x = maybe_dropout(norm(x, emb_norm_), config_.dropout, is_training());
+  x = maybe_dropout(layer_norm_forward(x, emb_norm_), config_.dropout, is_training());
   run_encoder_layers(layers_, x, attention_mask, want_hidden_states, out);
   return out;
 }

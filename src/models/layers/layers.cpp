@@ -113,6 +113,10 @@ torch::Tensor attention_bias(const torch::Tensor& attention_mask, torch::Dtype d
   return (1.0 - m) * min;
 }
 
+torch::Tensor layer_norm_forward(const torch::Tensor& x, const torch::nn::LayerNorm& ln) {
+  return torch::layer_norm(x, ln->options.normalized_shape(), ln->weight, ln->bias, ln->options.eps());
+}
+
 torch::Tensor linear_forward(const torch::Tensor& x, const torch::nn::Linear& layer) {
   // x: [..., in] -> [..., out]
   const auto& w = layer->weight;

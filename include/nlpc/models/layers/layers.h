@@ -26,6 +26,9 @@ torch::Tensor attention_bias(const torch::Tensor& attention_mask, torch::Dtype d
 // y = x W^T + b over the last dimension through one addmm (x may be [.., in]).
 torch::Tensor linear_forward(const torch::Tensor& x, const torch::nn::Linear& layer);
 
+// LayerNorm `ln` applied functionally (the BERT-family blocks call it on their own tensors).
+torch::Tensor layer_norm_forward(const torch::Tensor& x, const torch::nn::LayerNorm& ln);
+
 // x, or dropout(x, p) in training when p > 0.
 torch::Tensor maybe_dropout(const torch::Tensor& x, double p, bool training);
 
