@@ -1,6 +1,7 @@
 // nlpc entry point: parses the command line, applies global options, runs one subcommand and maps
 // errors to the documented exit codes (README "Exit codes"). No other file calls exit().
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <vector>
 
@@ -46,7 +47,9 @@ static void print_version() {
   std::printf("nlpc %s\n", nlpc_version().c_str());
   std::printf("libtorch %s (CPU)\n", libtorch_version().c_str());
   std::printf("BLAS: %s\n", blas_description().c_str());
-  std::printf("threads: %d (of %d hardware threads)\n", num_threads(), hardware_threads());
+  const char* wait = std::getenv("OMP_WAIT_POLICY");
+  std::printf("threads: %d (of %d hardware threads), OpenMP wait policy %s\n", num_threads(), hardware_threads(),
+              wait != nullptr && *wait != '\0' ? wait : "default");
 }
 
 static int run_main(int argc, char** argv) {

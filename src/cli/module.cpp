@@ -29,6 +29,12 @@ std::string module_path() {
 
 const commands::ModuleApi* load() {
   const std::string path = module_path();
+  // libtorch's intra-op threads are OpenMP (libgomp) threads, which by default spin for a while
+  // after every parallel region, on the cores OpenBLAS's threads need next: on 2 cores, training
+  // T5-tiny ran at 86 samples/s with the default, 203 with --threads 1 and 227 with passive waiting
+  // (BERT-mini: 42, 44, 57; docs/benchmarks.md, scripts/bench/train_threads.sh). libgomp reads the
+  // policy when it loads, hence here, before dlopen; a value set by the user wins.
+  setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
   // RTLD_GLOBAL: libtorch's symbols become visible to dlsym(RTLD_DEFAULT), which core/system.cpp
   // uses to set libtorch's and OpenBLAS's threads.
   void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL);
