@@ -5,9 +5,9 @@
 
 namespace nlpc::serve {
 
-Batcher::Batcher(TextClassifier& model, size_t max_batch, std::chrono::microseconds max_wait, size_t max_queue,
+Batcher::Batcher(BatchFn run, size_t max_batch, std::chrono::microseconds max_wait, size_t max_queue,
                  std::function<void(size_t)> on_batch)
-    : model_(model),
+    : run_(std::move(run)),
       max_batch_(max_batch == 0 ? 1 : max_batch),
       max_wait_(max_wait),
       max_queue_(max_queue),
@@ -15,15 +15,19 @@ Batcher::Batcher(TextClassifier& model, size_t max_batch, std::chrono::microseco
   thread_ = std::thread([this] { worker(); });
 }
 
+Batcher::Batcher(TextClassifier& model, size_t max_batch, std::chrono::microseconds max_wait, size_t max_queue,
+                 std::function<void(size_t)> on_batch)
+    : Batcher(classifier_batches(model), max_batch, max_wait, max_queue, std::move(on_batch)) {}
+
 Batcher::~Batcher() { stop(); }
 
-bool Batcher::submit(const std::shared_ptr<BatchJob>& job) {
+bool Batcher::submit(const std::shared_ptr<Job>& job) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_) return false;
-    if (queued_texts_ > 0 && queued_texts_ + job->texts.size() > max_queue_) return false;
+    if (queued_items_ > 0 && queued_items_ + job->items() > max_queue_) return false;
     queue_.push_back(job);
-    queued_texts_ += job->texts.size();
+    queued_items_ += job->items();
   }
   cv_.notify_one();
   return true;
@@ -40,31 +44,31 @@ void Batcher::stop() {
 
 size_t Batcher::queued_texts() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return queued_texts_;
+  return queued_items_;
 }
 
-// Waits for a first job, then for more of the same kind until the batch is full or max_wait passed.
+// Waits for a first job, then for more of the same key until the batch is full or max_wait passed.
 // Returns an empty vector when stopping with nothing queued.
-std::vector<std::shared_ptr<BatchJob>> Batcher::take_batch() {
+std::vector<std::shared_ptr<Job>> Batcher::take_batch() {
   std::unique_lock<std::mutex> lock(mutex_);
   cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-  std::vector<std::shared_ptr<BatchJob>> jobs;
+  std::vector<std::shared_ptr<Job>> jobs;
   if (queue_.empty()) return jobs;
   const auto deadline = std::chrono::steady_clock::now() + max_wait_;
-  size_t texts = 0;
-  const bool with_pairs = !queue_.front()->pairs.empty();
+  size_t items = 0;
+  const std::string key = queue_.front()->merge_key();
   for (;;) {
-    while (!queue_.empty() && (texts == 0 || texts + queue_.front()->texts.size() <= max_batch_) &&
-           !queue_.front()->pairs.empty() == with_pairs) {
+    while (!queue_.empty() && (items == 0 || items + queue_.front()->items() <= max_batch_) &&
+           queue_.front()->merge_key() == key) {
       auto job = queue_.front();
       queue_.pop_front();
-      queued_texts_ -= job->texts.size();
+      queued_items_ -= job->items();
       if (job->cancelled.load()) continue;
-      texts += job->texts.size();
+      items += job->items();
       jobs.push_back(std::move(job));
     }
-    const bool blocked = !queue_.empty();  // the next job does not fit or is of the other kind
-    if (texts >= max_batch_ || blocked || stopping_) break;
+    const bool blocked = !queue_.empty();  // the next job does not fit or is of another kind
+    if (items >= max_batch_ || blocked || stopping_) break;
     if (cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
       if (queue_.empty()) break;
     }
@@ -72,21 +76,13 @@ std::vector<std::shared_ptr<BatchJob>> Batcher::take_batch() {
   return jobs;
 }
 
-void Batcher::run_batch(const std::vector<std::shared_ptr<BatchJob>>& jobs) {
-  std::vector<std::string> texts, pairs;
-  for (const auto& j : jobs) {
-    texts.insert(texts.end(), j->texts.begin(), j->texts.end());
-    pairs.insert(pairs.end(), j->pairs.begin(), j->pairs.end());
-  }
+void Batcher::run_batch(const std::vector<std::shared_ptr<Job>>& jobs) {
   try {
-    // probs: [texts, labels]
-    eval::Matrix probs = model_.predict_proba(texts, pairs.empty() ? nullptr : &pairs);
-    if (on_batch_) on_batch_(texts.size());
-    int64_t row = 0;
-    for (const auto& j : jobs) {
-      eval::Matrix m(static_cast<int64_t>(j->texts.size()), probs.cols);
-      for (int64_t r = 0; r < m.rows; ++r, ++row) std::copy(probs.row(row), probs.row(row) + probs.cols, m.row(r));
-      j->result.set_value(std::move(m));
+    run_(jobs);
+    if (on_batch_) {
+      size_t items = 0;
+      for (const auto& j : jobs) items += j->items();
+      on_batch_(items);
     }
   } catch (...) {
     // One bad request (e.g. a text too long for the model) must not fail the others merged with
@@ -95,12 +91,7 @@ void Batcher::run_batch(const std::vector<std::shared_ptr<BatchJob>>& jobs) {
       for (const auto& j : jobs) run_batch({j});
       return;
     }
-    for (const auto& j : jobs) {
-      try {
-        j->result.set_exception(std::current_exception());
-      } catch (const std::future_error&) {
-      }
-    }
+    for (const auto& j : jobs) j->fail(std::current_exception());
   }
 }
 
@@ -114,6 +105,26 @@ void Batcher::worker() {
     }
     run_batch(jobs);
   }
+}
+
+BatchFn classifier_batches(TextClassifier& model) {
+  return [&model](const std::vector<std::shared_ptr<Job>>& jobs) {
+    std::vector<std::string> texts, pairs;
+    for (const auto& j : jobs) {
+      const auto& b = static_cast<const BatchJob&>(*j);
+      texts.insert(texts.end(), b.texts.begin(), b.texts.end());
+      pairs.insert(pairs.end(), b.pairs.begin(), b.pairs.end());
+    }
+    // probs: [texts, labels]
+    eval::Matrix probs = model.predict_proba(texts, pairs.empty() ? nullptr : &pairs);
+    int64_t row = 0;
+    for (const auto& j : jobs) {
+      auto& b = static_cast<BatchJob&>(*j);
+      eval::Matrix m(static_cast<int64_t>(b.texts.size()), probs.cols);
+      for (int64_t r = 0; r < m.rows; ++r, ++row) std::copy(probs.row(row), probs.row(row) + probs.cols, m.row(r));
+      b.result.set_value(std::move(m));
+    }
+  };
 }
 
 }  // namespace nlpc::serve

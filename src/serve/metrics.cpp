@@ -37,7 +37,10 @@ void Histogram::render(std::string& out, const std::string& name, const std::str
 }
 
 std::string Metrics::endpoint_label(const std::string& path) {
-  static const char* known[] = {"/", "/v1/predict", "/v1/model", "/healthz", "/metrics"};
+  static const char* known[] = {"/",           "/v1/predict",    "/v1/model",
+                                "/v1/models",  "/v1/summarize",  "/v1/transcribe",
+                                "/v1/audio/transcriptions", "/v1/audio/translations", "/healthz",
+                                "/metrics"};
   for (const char* k : known)
     if (path == k) return k;
   return "other";
@@ -70,10 +73,10 @@ std::string Metrics::render(size_t queued_texts) const {
   out += "# TYPE nlpc_http_request_duration_seconds histogram\n";
   for (const auto& [endpoint, h] : durations_)
     h.render(out, "nlpc_http_request_duration_seconds", "endpoint=\"" + endpoint + "\"");
-  out += "# HELP nlpc_batch_size Texts per model call.\n";
+  out += "# HELP nlpc_batch_size Items (texts, recordings) per model call.\n";
   out += "# TYPE nlpc_batch_size histogram\n";
   batch_sizes_.render(out, "nlpc_batch_size", "");
-  out += "# HELP nlpc_texts_predicted_total Texts classified.\n";
+  out += "# HELP nlpc_texts_predicted_total Items through the models (texts classified or summarized, recordings transcribed).\n";
   out += "# TYPE nlpc_texts_predicted_total counter\n";
   out += "nlpc_texts_predicted_total " + std::to_string(texts_) + "\n";
   out += "# HELP nlpc_batches_total Model calls.\n";

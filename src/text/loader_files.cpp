@@ -14,16 +14,17 @@ namespace nlpc::text {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string base64_decode(const std::string& s) {
+std::string base64_decode(const std::string& s, const std::string& what) {
   static const std::string kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
   out.reserve(s.size() * 3 / 4);
   uint32_t acc = 0;
   int bits = 0;
-  for (char c : s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
     if (c == '=' || c == '\n' || c == '\r') continue;
     auto p = kAlphabet.find(c);
-    if (p == std::string::npos) throw RuntimeError("invalid base64 character in precompiled_charsmap");
+    if (p == std::string::npos) throw InputError(what, 0, 0, std::string("invalid base64 character '") + c + "' at offset " + std::to_string(i));
     acc = (acc << 6) | static_cast<uint32_t>(p);
     bits += 6;
     if (bits >= 8) {

@@ -218,7 +218,7 @@ std::unique_ptr<Tokenizer> unigram_from_json(const json& j, const std::string& f
     if (type == "Precompiled") {
       cfg.normalizer = SpmConfig::Normalizer::kPrecompiled;
       try {
-        charsmap = PrecompiledCharsmap(base64_decode(n.at("precompiled_charsmap").get<std::string>()));
+        charsmap = PrecompiledCharsmap(base64_decode(n.at("precompiled_charsmap").get<std::string>(), "precompiled_charsmap"));
       } catch (const RuntimeError& e) {
         bad(file, e.what());
       }

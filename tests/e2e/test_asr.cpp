@@ -1,8 +1,6 @@
 // Speech end to end: `eval --task asr`, `transcribe --manifest`, `predict --asr-model`, and
 // `train` with task: asr, on a tiny random Whisper with a short (3 s) window and three committed
 // espeak-ng clips (tests/fixtures/audio/digits).
-#include <torch/torch.h>
-
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -12,13 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "../test_util.h"
+#include "tiny_models.h"
 #include "nlpc/io/csv.h"
-#include "nlpc/models/checkpoint.h"
-#include "nlpc/models/whisper/whisper.h"
-
-// libtorch pulls in glog, whose CHECK(cond) aborts and replaces Catch's CHECK; restore Catch's.
-#undef CHECK
-#define CHECK(...) INTERNAL_CATCH_TEST("CHECK", Catch::ResultDisposition::ContinueOnFailure, __VA_ARGS__)
 
 using namespace nlpc;
 using nlpc::test::fixture;
@@ -26,32 +19,6 @@ using nlpc::test::run_nlpc;
 namespace fs = std::filesystem;
 
 namespace {
-
-const std::string kTok = std::string(NLPC_SOURCE_DIR) + "/configs/tokenizers/whisper-tiny";
-
-nlohmann::json tiny_config() {
-  return {{"model_type", "whisper"}, {"vocab_size", 51865}, {"num_mel_bins", 80}, {"d_model", 32},
-          {"encoder_layers", 1}, {"decoder_layers", 1}, {"encoder_attention_heads", 2},
-          {"decoder_attention_heads", 2}, {"encoder_ffn_dim", 64}, {"decoder_ffn_dim", 64},
-          {"max_source_positions", 150}, {"max_target_positions", 32}, {"pad_token_id", 50257},
-          {"bos_token_id", 50257}, {"eos_token_id", 50257}, {"decoder_start_token_id", 50258}};
-}
-
-// A random Whisper folder with a 300-frame (3 s) window.
-std::string make_model(const test::TempDir& dir) {
-  auto cfg = models::parse_whisper_config(tiny_config(), "config.json");
-  models::WhisperForConditionalGeneration m(cfg);
-  m->init_weights(7);
-  std::string out = dir.file("whisper");
-  fs::create_directories(out);
-  models::save_safetensors(out + "/model.safetensors", m->state());
-  test::write_file(out + "/config.json", models::whisper_config_to_json(cfg).dump(2));
-  for (const char* f : {"vocab.json", "merges.txt", "tokenizer_config.json", "generation_config.json",
-                        "preprocessor_config.json"}) {
-    fs::copy_file(kTok + "/" + f, out + "/" + f);
-  }
-  return out;
-}
 
 // The fixture manifest copied next to its clips in `dir` (paths relative to the manifest).
 std::string copy_clips(const test::TempDir& dir) {
@@ -76,7 +43,7 @@ std::string runs(const test::TempDir& d) { return " --runs-dir '" + d.file("runs
 
 TEST_CASE("nlpc eval --task asr: WER/CER of a Whisper folder on a manifest, recorded as a run", "[asr][e2e]") {
   test::TempDir dir;
-  const std::string model = make_model(dir);
+  const std::string model = test::make_tiny_whisper(dir);
   const std::string manifest = fixture("audio/digits/manifest.csv");
   auto r = run_nlpc("--threads 1 eval --task asr" + runs(dir) + "--model " + model + " --data " + manifest +
                     " --bootstrap 50 --metrics-output " + dir.file("m.json"));
@@ -109,7 +76,7 @@ TEST_CASE("nlpc eval --task asr: WER/CER of a Whisper folder on a manifest, reco
 TEST_CASE("nlpc eval --task asr / transcribe --manifest: missing audio names the file, row and column",
           "[asr][e2e]") {
   test::TempDir dir;
-  const std::string model = make_model(dir);
+  const std::string model = test::make_tiny_whisper(dir);
   test::write_file(dir.file("bad.csv"), "audio,text\n" + fixture("audio/digits/clip0.wav") +
                                             ",three one four\nnot-there.wav,two seven\n");
   auto r = run_nlpc("eval --task asr" + runs(dir) + "--model " + model + " --data " + dir.file("bad.csv"));
@@ -128,7 +95,7 @@ TEST_CASE("nlpc eval --task asr / transcribe --manifest: missing audio names the
 
 TEST_CASE("nlpc transcribe --manifest keeps the columns and adds transcript", "[asr][e2e]") {
   test::TempDir dir;
-  const std::string model = make_model(dir);
+  const std::string model = test::make_tiny_whisper(dir);
   const std::string manifest = copy_clips(dir);
   auto r = run_nlpc("--threads 1 transcribe -m " + model + " --manifest " + manifest + " --max-new-tokens 4 -o " +
                     dir.file("out.csv"));
@@ -143,7 +110,7 @@ TEST_CASE("nlpc transcribe --manifest keeps the columns and adds transcript", "[
 
 TEST_CASE("nlpc predict --asr-model: transcribe, classify, keep the columns and the transcript", "[asr][e2e]") {
   test::TempDir dir;
-  const std::string whisper = make_model(dir);
+  const std::string whisper = test::make_tiny_whisper(dir);
   const std::string clf = test::trained_baseline_model();
   const std::string manifest = copy_clips(dir);
   auto r = run_nlpc("--threads 1 predict --model " + clf + " --asr-model " + whisper + " --audio-column audio --input " +
@@ -174,9 +141,9 @@ TEST_CASE("nlpc predict --asr-model: transcribe, classify, keep the columns and 
 TEST_CASE("nlpc train task: asr from scratch writes a loadable Whisper folder", "[asr][e2e][train]") {
   test::TempDir dir;
   const std::string manifest = copy_clips(dir);
-  test::write_file(dir.file("tiny.json"), tiny_config().dump());
+  test::write_file(dir.file("tiny.json"), test::tiny_whisper_config().dump());
   const std::string cmd = "--threads 1 train" + runs(dir) + "--experiment asr --set task=asr --set model.type=whisper "
-                          "--set model.config=" + dir.file("tiny.json") + " --set model.tokenizer=" + kTok +
+                          "--set model.config=" + dir.file("tiny.json") + " --set model.tokenizer=" + test::whisper_tokenizer_dir() +
                           " --set data.train=" + manifest + " --set data.valid=" + manifest +
                           " --set train.max_steps=4 --set train.epochs=0 --set train.batch_size=2 --set train.lr=1e-3"
                           " --set train.eval_every=3";

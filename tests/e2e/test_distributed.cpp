@@ -187,7 +187,10 @@ TEST_CASE("distributed: a missing or dead rank fails the job in bounded time nam
         if (!fs::exists(d.file("runs/default"))) continue;
         bool enough = false;
         for (const auto& e : fs::directory_iterator(d.file("runs/default"))) {
-          enough = losses(e.path().string()).size() >= 5;
+          try {
+            enough = losses(e.path().string()).size() >= 5;
+          } catch (const std::exception&) {  // metrics.jsonl not created yet, or a line half written
+          }
         }
         if (enough) break;
       }

@@ -9,9 +9,14 @@
 #include <nlohmann/json.hpp>
 
 #include "../test_util.h"
+#include "tiny_models.h"
 
 using nlohmann::json;
 using nlpc::test::fixture;
+using nlpc::test::kTinyT5Config;
+using nlpc::test::TrainedSummarizer;
+using nlpc::test::trained_summarizer;
+using nlpc::test::summarize_train_args;
 using nlpc::test::metrics_final;
 using nlpc::test::run_id_of;
 using nlpc::test::read_file;
@@ -20,47 +25,9 @@ using nlpc::test::TempDir;
 using nlpc::test::write_file;
 namespace fs = std::filesystem;
 
-namespace {
-const char* kTinyT5 = R"({"model_type": "t5", "d_model": 32, "d_kv": 8, "d_ff": 64, "num_layers": 1,
-  "num_decoder_layers": 1, "num_heads": 4, "relative_attention_num_buckets": 8,
-  "relative_attention_max_distance": 32, "dropout_rate": 0.0, "feed_forward_proj": "relu",
-  "tie_word_embeddings": true, "pad_token_id": 0, "eos_token_id": 1, "decoder_start_token_id": 0})";
-
-std::string train_args(const TempDir& d, const std::string& extra = "") {
-  write_file(d.file("t5.json"), kTinyT5);
-  return "--threads 1 train --runs-dir '" + d.file("runs") + "' --experiment sum --set task=summarize" +
-         " --set data.train=" + fixture("summarize/train.csv") + " --set data.valid=" + fixture("summarize/valid.csv") +
-         " --set data.test=" + fixture("summarize/test.csv") +
-         " --set model.type=t5 --set model.config=" + d.file("t5.json") +
-         " --set model.vocab_size=120 --set model.max_length=48 --set model.max_target_length=12"
-         " --set 'model.source_prefix=summarize: ' --set train.batch_size=8 --set train.max_steps=6"
-         " --set train.epochs=0 --set train.eval_every=3 --set train.lr=3e-3 --set eval.valid_rows=4 " + extra;
-}
-
-
-// The tiny model trained once per test process.
-struct Trained {
-  TempDir dir;
-  std::string run_dir, out, err;
-};
-const Trained& trained() {
-  static Trained t = [] {
-    Trained x;
-    auto r = run_nlpc(train_args(x.dir));
-    if (r.exit_code != 0) throw std::runtime_error("summarize training failed: " + r.err);
-    x.out = r.out;
-    x.err = r.err;
-    std::smatch m;
-    std::regex_search(r.out, m, std::regex("run ([0-9a-f]{32})"));
-    x.run_dir = x.dir.file("runs/sum/" + std::string(m[1]));
-    return x;
-  }();
-  return t;
-}
-}  // namespace
 
 TEST_CASE("summarize: train a tiny T5 from scratch, recorded as a run", "[e2e][summarize]") {
-  const Trained& t = trained();
+  const TrainedSummarizer& t = trained_summarizer();
   CHECK_THAT(t.out, Catch::Contains("rougeLsum"));
   CHECK_THAT(t.out, Catch::Contains("lead baseline"));
   CHECK_THAT(t.out, Catch::Contains("training: 6 steps"));
@@ -105,7 +72,7 @@ TEST_CASE("summarize: train a tiny T5 from scratch, recorded as a run", "[e2e][s
 }
 
 TEST_CASE("summarize: eval prints ROUGE with intervals and the lead baseline; gates", "[e2e][summarize]") {
-  const Trained& t = trained();
+  const TrainedSummarizer& t = trained_summarizer();
   TempDir d;
   const std::string model = t.run_dir + "/artifacts/model";
   auto e = run_nlpc("--threads 1 eval --task summarize --runs-dir '" + d.file("runs") + "' --model " + model +
@@ -131,7 +98,7 @@ TEST_CASE("summarize: eval prints ROUGE with intervals and the lead baseline; ga
 }
 
 TEST_CASE("summarize: predict keeps columns and rows and adds summary (CSV, JSONL)", "[e2e][summarize]") {
-  const Trained& t = trained();
+  const TrainedSummarizer& t = trained_summarizer();
   TempDir d;
   const std::string model = t.run_dir + "/artifacts/model";
   write_file(d.file("in.csv"), "id,text,extra\n1,\"A library for parsing JSON.\nIt is fast.\",x\n2,A game.,y\n3,\"Tools, many.\",z\n");
@@ -168,23 +135,23 @@ TEST_CASE("summarize: predict keeps columns and rows and adds summary (CSV, JSON
 
 TEST_CASE("summarize: bad input is a clear error with exit code 2", "[e2e][summarize]") {
   TempDir d;
-  write_file(d.file("t5.json"), kTinyT5);
+  write_file(d.file("t5.json"), kTinyT5Config);
   SECTION("missing target column") {
     write_file(d.file("train.csv"), "text,abstract\nsome text,a summary\n");
-    auto r = run_nlpc(train_args(d, "--set data.train=" + d.file("train.csv")));
+    auto r = run_nlpc(summarize_train_args(d, "--set data.train=" + d.file("train.csv")));
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.err, Catch::Contains("summary"));
     CHECK_THAT(r.err, Catch::Contains("train.csv"));
   }
   SECTION("empty target") {
     write_file(d.file("train.csv"), "text,summary\nsome text,a summary\nmore text,\n");
-    auto r = run_nlpc(train_args(d, "--set data.train=" + d.file("train.csv")));
+    auto r = run_nlpc(summarize_train_args(d, "--set data.train=" + d.file("train.csv")));
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.err, Catch::Contains("empty target"));
     CHECK_THAT(r.err, Catch::Contains("train.csv:3"));
   }
   SECTION("eval: target column missing") {
-    const Trained& t = trained();
+    const TrainedSummarizer& t = trained_summarizer();
     auto r = run_nlpc("--threads 1 eval --task summarize --runs-dir '" + d.file("runs") + "' --model " + t.run_dir +
                       "/artifacts/model --data " + fixture("summarize/test.csv") + " --target-column abstract");
     CHECK(r.exit_code == 2);
@@ -203,14 +170,14 @@ TEST_CASE("summarize: SIGTERM mid-training, then --resume ends like an uninterru
   // max_steps 6 -> 200 (set after, so it wins): long enough to be killed mid-run.
   const std::string extra = "--set train.max_steps=200 --set train.eval_every=50 --set train.seed=3";
   TempDir full, killed;
-  auto r = run_nlpc(train_args(full, extra));
+  auto r = run_nlpc(summarize_train_args(full, extra));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   const std::string ref_dir = full.file("runs/sum/" + run_id_of(r.out));
   const json ref = metrics_final(ref_dir);
   REQUIRE(ref.contains("test/rougeL"));
 
-  const auto bg = nlpc::test::start_nlpc_until_logged(train_args(killed, extra), killed.file("out"),
+  const auto bg = nlpc::test::start_nlpc_until_logged(summarize_train_args(killed, extra), killed.file("out"),
                                                       killed.file("err"), killed.file("runs/sum"), 6, 60);
   const std::string& dir = bg.run_dir;
   REQUIRE(bg.losses >= 6);
@@ -232,7 +199,7 @@ TEST_CASE("summarize: SIGTERM mid-training, then --resume ends like an uninterru
 }
 
 TEST_CASE("summarize: fine-tuning starts from a HF T5 folder (model.init) and keeps its vocabulary", "[e2e][summarize]") {
-  const Trained& t = trained();
+  const TrainedSummarizer& t = trained_summarizer();
   const std::string init = t.run_dir + "/artifacts/model";
   TempDir d;
   auto r = run_nlpc("--threads 1 train --runs-dir '" + d.file("runs") + "' --experiment ft --set task=summarize" +

@@ -41,7 +41,7 @@ struct ModelsConvertOptions;
 
 // Bumped whenever a member is added, removed or changes type: an executable and a library from
 // different builds refuse to work together (a clear error instead of a crash).
-constexpr int kModuleApiVersion = 1;
+constexpr int kModuleApiVersion = 2;
 
 struct ModuleApi {
   int version = kModuleApiVersion;

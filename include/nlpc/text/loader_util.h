@@ -25,6 +25,7 @@ nlohmann::json read_tokenizer_config(const std::string& folder);
 // special tokens with ids vocab_size, vocab_size + 1, ... in the order given, as transformers' slow
 // tokenizers do (e.g. whisper-tiny.en's <|startoftranscript|> = 50257 from special_tokens_map.json).
 void add_missing_specials(Tokenizer& tok, const std::vector<std::string>& specials);
-std::string base64_decode(const std::string& s);
+// Standard base64 (padding and line breaks ignored); InputError naming `what` on another character.
+std::string base64_decode(const std::string& s, const std::string& what = "base64 data");
 
 }  // namespace nlpc::text

@@ -80,6 +80,12 @@ constexpr std::pair<const char*, const char*> kLanguageNames[] = {
 };
 }  // namespace
 
+std::string language_name(const std::string& code) {
+  for (const auto& [c, name] : kLanguageNames)
+    if (code == c) return name;  // the first entry of a code is openai/whisper's LANGUAGES name
+  return code;
+}
+
 std::string resolve_language(const WhisperTokens& t, const std::string& spec, const std::string& what) {
   std::string s;
   for (char c : spec) s.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));

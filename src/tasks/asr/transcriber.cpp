@@ -173,6 +173,12 @@ Transcript transcribe_samples(Loaded& l, const std::vector<float>& samples, cons
   }
   base.language = l.tokens.multilingual ? tr.language : "";
   std::vector<int64_t> all_tokens;
+  if (!trim(o.initial_prompt).empty()) {
+    text::EncodeOptions plain;
+    plain.add_special_tokens = false;
+    plain.with_tokens = false;
+    for (int32_t id : l.tok->encode(" " + trim(o.initial_prompt), plain).ids) all_tokens.push_back(id);
+  }
   size_t prompt_reset = 0;
   std::unique_ptr<ProgressBar> bar;
   if (o.progress) bar = std::make_unique<ProgressBar>(fs::path(path).filename().string(), feats.content_frames, "frames");
@@ -182,7 +188,9 @@ Transcript transcribe_samples(Loaded& l, const std::vector<float>& samples, cons
     int64_t segment_size = std::min(l.window, feats.content_frames - seek);
     double time_offset = static_cast<double>(seek) / audio::kFramesPerSecond;
     DecodeOptions d = base;
-    if (o.condition_on_previous_text) d.prompt.assign(all_tokens.begin() + static_cast<std::ptrdiff_t>(prompt_reset), all_tokens.end());
+    // as openai/whisper: the tokens since the last reset (without condition_on_previous_text, reset
+    // after every window: only the initial prompt, on the first window)
+    d.prompt.assign(all_tokens.begin() + static_cast<std::ptrdiff_t>(prompt_reset), all_tokens.end());
     auto enc = encode(audio::window_features(feats, seek, l.window));
     auto r = decode_with_fallback(l, enc, d, o);
     if (r.no_speech_prob > o.no_speech_threshold && !(r.avg_logprob > o.logprob_threshold)) {
@@ -208,9 +216,18 @@ Transcript transcribe_samples(Loaded& l, const std::vector<float>& samples, cons
 
 }  // namespace
 
-WhisperTranscriber::WhisperTranscriber(const TranscribeOptions& o) : impl_(std::make_unique<Impl>()) {
+namespace {
+void check_decoding_options(const TranscribeOptions& o) {
   if (!o.task.empty() && o.task != "transcribe" && o.task != "translate") throw UsageError("--task: expected transcribe or translate");
   if (o.beam_size < 0 || o.max_new_tokens < 0) throw UsageError("--beam-size and --max-new-tokens must be >= 0");
+  if (o.temperatures.empty()) throw UsageError("--temperatures: give at least one temperature");
+  for (double t : o.temperatures)
+    if (!(t >= 0)) throw UsageError("--temperatures: every temperature must be >= 0");
+}
+}  // namespace
+
+WhisperTranscriber::WhisperTranscriber(const TranscribeOptions& o) : impl_(std::make_unique<Impl>()) {
+  check_decoding_options(o);
   load_model(*impl_, o);
   impl_->options = o;
 }
@@ -225,6 +242,27 @@ Transcript WhisperTranscriber::transcribe(const std::vector<float>& samples, con
   return transcribe_samples(*impl_, samples, name, impl_->options);
 }
 
+Transcript WhisperTranscriber::transcribe(const std::vector<float>& samples, const std::string& name,
+                                          const TranscribeOptions& how) {
+  check_decoding_options(how);
+  return transcribe_samples(*impl_, samples, name, how);
+}
+
 int64_t WhisperTranscriber::window_frames() const { return impl_->window; }
+
+bool WhisperTranscriber::multilingual() const { return impl_->tokens.multilingual; }
+
+std::vector<std::string> WhisperTranscriber::languages() const {
+  std::vector<std::string> out;
+  if (!impl_->tokens.multilingual) return {"en"};
+  for (const auto& l : impl_->tokens.languages) out.push_back(l.first);
+  return out;
+}
+
+int64_t WhisperTranscriber::num_parameters() const {
+  int64_t n = 0;
+  for (const auto& p : impl_->model->parameters()) n += p.numel();
+  return n;
+}
 
 }  // namespace nlpc

@@ -58,6 +58,12 @@ Summarizer::Summarizer(const std::string& dir, const std::string& device) {
   max_length_ = model_max_length(dir, 512);
 }
 
+int64_t Summarizer::num_parameters() const {
+  int64_t n = 0;
+  for (const auto& p : model_->parameters()) n += p.numel();
+  return n;
+}
+
 std::vector<std::string> Summarizer::summarize(const std::vector<std::string>& texts, const models::GenerationOptions& g,
                                                size_t batch_size, bool progress) {
   g.validate();

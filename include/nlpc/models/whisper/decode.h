@@ -48,6 +48,8 @@ struct WhisperTokens {
 // ("Portuguese", "castilian", ...: openai/whisper's LANGUAGES and TO_LANGUAGE_CODE), any case.
 // Throws UsageError naming `what` when the vocabulary has no such language token.
 std::string resolve_language(const WhisperTokens& t, const std::string& spec, const std::string& what = "--language");
+// openai/whisper's English name of a language code ("pt" -> "portuguese"); the code when unknown.
+std::string language_name(const std::string& code);
 
 // Reads the ids from the tokenizer and <model_dir>/generation_config.json (config.json as fallback
 // for suppress lists). Throws InputError when a required special token is missing.

@@ -40,6 +40,9 @@ struct TranscribeOptions {
   double logprob_threshold = -1.0;
   double no_speech_threshold = 0.6;
   bool condition_on_previous_text = true;
+  // Text before the first window (openai/whisper's initial_prompt: " " + the stripped text, as
+  // prompt tokens after <|startofprev|>), e.g. spellings of names; "" = none.
+  std::string initial_prompt;
   uint64_t seed = 0;
   std::string device = "cpu";
   audio::AudioOptions audio;
@@ -59,6 +62,13 @@ class WhisperTranscriber {
   io::Transcript transcribe_file(const std::string& path);
   // samples: mono 16 kHz; `name` is used in logs.
   io::Transcript transcribe(const std::vector<float>& samples, const std::string& name);
+  // The same with other decoding options (language, task, beam_size, best_of, timestamps,
+  // temperatures, thresholds, prompts, max_new_tokens, seed, progress; model and audio options are
+  // the loaded ones). UsageError for a bad task, language or negative beam size.
+  io::Transcript transcribe(const std::vector<float>& samples, const std::string& name, const TranscribeOptions& how);
+  bool multilingual() const;
+  std::vector<std::string> languages() const;  // language codes of the vocabulary, in token order
+  int64_t num_parameters() const;
   int64_t window_frames() const;
   struct Impl;
 

@@ -32,6 +32,7 @@ class Summarizer {
   std::string source_prefix() const { return prefix_; }
   void set_source_prefix(std::string p) { prefix_ = std::move(p); }
   int64_t max_length() const { return max_length_; }
+  int64_t num_parameters() const;
 
  private:
   models::T5ForConditionalGeneration model_{nullptr};
