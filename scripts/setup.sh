@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(
-  build-essential cmake ninja-build ccache pkg-config git
+  build-essential cmake ninja-build ccache pkg-config git curl
   libtorch-dev libopenblas0-pthread
   sentencepiece libutf8proc-dev
   libcli11-dev libspdlog-dev nlohmann-json3-dev catch2
