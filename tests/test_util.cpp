@@ -32,14 +32,6 @@ TempDir::~TempDir() {
   if (std::getenv("NLPC_KEEP_TEST_DIRS") == nullptr) fs::remove_all(path_, ec);
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw std::runtime_error("cannot read " + path);
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 void write_file(const std::string& path, const std::string& content) {
   fs::create_directories(fs::path(path).parent_path());
   std::ofstream f(path, std::ios::binary);

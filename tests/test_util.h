@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "nlpc/core/fs.h"
+
 namespace nlpc::test {
 
 // A fresh folder under the build tree's tmp, removed when the object dies.
@@ -30,7 +32,8 @@ struct RunResult {
 RunResult run_nlpc(const std::string& args, const std::string& stdin_text = "",
                    const std::string& env = "");
 
-std::string read_file(const std::string& path);
+// nlpc::read_file (InputError naming the file when it cannot be read).
+using nlpc::read_file;
 void write_file(const std::string& path, const std::string& content);
 std::string fixture(const std::string& rel);  // path under tests/fixtures
 // The n-gram baseline trained once per test process on tests/fixtures/data (label column

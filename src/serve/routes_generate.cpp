@@ -217,10 +217,13 @@ BatchFn summarizer_batches(Summarizer& model, size_t batch_size) {
 
 BatchFn transcriber_batches(WhisperTranscriber& model) {
   return [&model](const std::vector<std::shared_ptr<Job>>& jobs) {
+    std::vector<WhisperTranscriber::Request> requests;
     for (const auto& j : jobs) {
-      auto& t = static_cast<TranscribeJob&>(*j);
-      t.result.set_value(model.transcribe(t.samples, t.name, t.how));
+      const auto& t = static_cast<const TranscribeJob&>(*j);
+      requests.push_back({&t.samples, t.name, t.how});
     }
+    auto transcripts = model.transcribe_many(requests);
+    for (size_t i = 0; i < jobs.size(); ++i) static_cast<TranscribeJob&>(*jobs[i]).result.set_value(std::move(transcripts[i]));
   };
 }
 

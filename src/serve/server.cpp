@@ -188,8 +188,10 @@ void Service::add_model(const std::string& spec, bool is_asr) {
     info["max_length"] = m->pipe.summarizer->max_length();
   } else {
     m->kind = "transcriber";
-    // Whisper decodes one recording at a time: its windows depend on the previous window's text.
-    m->batcher = std::make_unique<Batcher>(transcriber_batches(*m->pipe.transcriber), 1, wait, queue, on_batch);
+    // Concurrent recordings share one encoder call for their first 30 s window; decoding is per
+    // recording (each window starts where the previous one's text ended).
+    const size_t batch = opts_.max_batch > 0 ? static_cast<size_t>(opts_.max_batch) : 8;
+    m->batcher = std::make_unique<Batcher>(transcriber_batches(*m->pipe.transcriber), batch, wait, queue, on_batch);
     info["multilingual"] = m->pipe.transcriber->multilingual();
     info["languages"] = m->pipe.transcriber->languages();
   }

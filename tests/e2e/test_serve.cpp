@@ -32,7 +32,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::string model_dir() { return nlpc::test::trained_baseline_model(); }
+std::string served_model() { return nlpc::test::trained_baseline_model(); }
 
 // `nlpc serve --model <the trained baseline> <extra>`.
 class ServerProcess : public nlpc::test::ServeProcess {
@@ -41,7 +41,7 @@ class ServerProcess : public nlpc::test::ServeProcess {
 
  private:
   static std::vector<std::string> with_model(const std::vector<std::string>& extra) {
-    std::vector<std::string> args = {"--model", model_dir()};
+    std::vector<std::string> args = {"--model", served_model()};
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
   }
@@ -122,7 +122,7 @@ TEST_CASE("serve: /v1/predict matches nlpc predict", "[serve]") {
   std::string in;
   for (const auto& t : kTexts) in += json{{"text", t}}.dump() + "\n";
   write_file(d.file("in.jsonl"), in);
-  auto r = run_nlpc("--threads 1 predict -m " + model_dir() + " -i " + d.file("in.jsonl") + " -o " +
+  auto r = run_nlpc("--threads 1 predict -m " + served_model() + " -i " + d.file("in.jsonl") + " -o " +
                     d.file("out.jsonl") + " --all-probs");
   REQUIRE(r.exit_code == 0);
   std::istringstream lines(read_file(d.file("out.jsonl")));
@@ -167,7 +167,7 @@ TEST_CASE("serve: probabilities only when asked, rows by the model's columns, th
   json model = json::parse(info->body);
   CHECK(model["columns"]["text"] == json::array({"text"}));
   // the model folder of a run is named after the run (run.json's run_name), not its id hash
-  const std::string run_json = model_dir() + "/../../run.json";
+  const std::string run_json = served_model() + "/../../run.json";
   CHECK(model["model"] == json::parse(read_file(run_json))["run_name"]);
 }
 
@@ -269,7 +269,7 @@ TEST_CASE("serve: SIGTERM stops the server promptly with exit code 0", "[serve]"
 
 TEST_CASE("bench: JSON result has the keys the run report reads", "[serve]") {
   TempDir d;
-  auto r = run_nlpc("--threads 1 bench -m " + model_dir() + " --texts 20 --min-seconds 0.05 --json " +
+  auto r = run_nlpc("--threads 1 bench -m " + served_model() + " --texts 20 --min-seconds 0.05 --json " +
                     d.file("bench.json") + " --runs-dir " + d.file("runs") + " --experiment bench");
   INFO(r.err);
   REQUIRE(r.exit_code == 0);

@@ -325,3 +325,45 @@ TEST_CASE("serve models: bad audio and bad requests get JSON errors and the serv
   CHECK(expect_json(c.Get("/healthz"), 200)["status"] == "ok");
   CHECK(expect_json(post_multipart(c, "/v1/transcribe", multipart("clip0.wav", wav, {})), 200)["text"].is_string());
 }
+
+TEST_CASE("serve models: concurrent transcriptions share the encoder and each gets its own transcript",
+          "[serve][models][asr]") {
+  auto c = server().client();
+  std::vector<std::string> wavs, alone;
+  for (int i = 0; i < 3; ++i) {
+    wavs.push_back(read_file(clip(i)));
+    alone.push_back(expect_json(post_multipart(c, "/v1/transcribe", multipart("clip.wav", wavs.back(), {})), 200).dump());
+  }
+  auto batches = [&] {
+    auto m = c.Get("/metrics");
+    std::smatch sm;
+    REQUIRE(std::regex_search(m->body, sm, std::regex("\nnlpc_batches_total ([0-9]+)\n")));
+    return std::stoll(sm[1].str());
+  };
+  const long long before = batches();
+  std::vector<std::string> got(6);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < got.size(); ++i) {
+    threads.emplace_back([&, i] {
+      auto cc = server().client();
+      auto r = post_multipart(cc, "/v1/transcribe", multipart("clip.wav", wavs[i % 3], {}));
+      if (r && r->status == 200) got[i] = r->body;
+    });
+  }
+  for (auto& t : threads) t.join();
+  // the same transcripts as one by one (the batched encoder may differ in the last float digits)
+  for (size_t i = 0; i < got.size(); ++i) {
+    REQUIRE(!got[i].empty());
+    const json want = json::parse(alone[i % 3]), have = json::parse(got[i]);
+    CHECK(have["text"] == want["text"]);
+    CHECK(have["language"] == want["language"]);
+    REQUIRE(have["segments"].size() == want["segments"].size());
+    for (size_t k = 0; k < want["segments"].size(); ++k) {
+      CHECK(have["segments"][k]["tokens"] == want["segments"][k]["tokens"]);
+      CHECK(have["segments"][k]["avg_logprob"].get<double>() ==
+            Approx(want["segments"][k]["avg_logprob"].get<double>()).epsilon(1e-5));
+    }
+  }
+  INFO("model calls for 6 concurrent recordings: " << batches() - before);
+  CHECK(batches() - before < 6);  // merged (the server waits 100 ms for more)
+}

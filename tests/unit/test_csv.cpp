@@ -38,7 +38,7 @@ Rows read_all(const std::string& text, CsvOptions options = {}) {
 }
 
 // The what() of the InputError thrown by f, or "no error".
-std::string error_of(const std::function<void()>& f) {
+std::string input_error_of(const std::function<void()>& f) {
   try {
     f();
   } catch (const nlpc::InputError& e) {
@@ -48,7 +48,7 @@ std::string error_of(const std::function<void()>& f) {
 }
 
 std::string csv_error(const std::string& text, CsvOptions options = {}) {
-  return error_of([&] { read_all(text, options); });
+  return input_error_of([&] { read_all(text, options); });
 }
 
 }  // namespace
@@ -123,12 +123,12 @@ TEST_CASE("csv: delimiters", "[io]") {
 TEST_CASE("csv: errors carry file, line and character column", "[io]") {
   SECTION("missing column lists the columns") {
     auto reader = open_csv("text,label\nx,y\n");
-    CHECK(error_of([&] { reader.column_index("body"); }) ==
+    CHECK(input_error_of([&] { reader.column_index("body"); }) ==
           "data.csv:1: no column named \"body\"; the columns are \"text\", \"label\"");
     CHECK(
-        error_of([&] { reader.column_index("txt"); }) ==
+        input_error_of([&] { reader.column_index("txt"); }) ==
         "data.csv:1: no column named \"txt\"; the columns are \"text\", \"label\" (did you mean \"text\"?)");
-    CHECK(error_of([&] { reader.column_index("Label "); }) ==
+    CHECK(input_error_of([&] { reader.column_index("Label "); }) ==
           "data.csv:1: no column named \"Label \"; the columns are \"text\", \"label\" (did you mean "
           "\"label\"?)");
   }
@@ -184,12 +184,12 @@ TEST_CASE("csv: errors carry file, line and character column", "[io]") {
     nlpc::test::TempDir dir;
     const std::string path = dir.file("in.csv");
     nlpc::test::write_file(path, "a,b\n1\n");
-    CHECK(error_of([&] {
+    CHECK(input_error_of([&] {
             CsvReader r(path);
             CsvRecord rec;
             r.next(rec);
           }) == path + ":2:2: expected 2 fields as in the header, found 1");
-    CHECK(error_of([&] { CsvReader r(dir.file("missing.csv")); }) ==
+    CHECK(input_error_of([&] { CsvReader r(dir.file("missing.csv")); }) ==
           dir.file("missing.csv") + ": cannot open file: No such file or directory");
   }
 }
@@ -197,9 +197,9 @@ TEST_CASE("csv: errors carry file, line and character column", "[io]") {
 TEST_CASE("csv: reading goes on after a ragged row or invalid UTF-8", "[io]") {
   auto reader = open_csv("a,b\n1,2,3\nok,\xFF\n\"x\ny\",z\n");
   CsvRecord rec;
-  CHECK(error_of([&] { reader.next(rec); }) ==
+  CHECK(input_error_of([&] { reader.next(rec); }) ==
         "data.csv:2:5: expected 2 fields as in the header, found 3 (quote fields that contain ',')");
-  CHECK(error_of([&] { reader.next(rec); }) ==
+  CHECK(input_error_of([&] { reader.next(rec); }) ==
         "data.csv:3:4: invalid UTF-8 byte 0xff: the input must be UTF-8 encoded (convert it first, e.g. "
         "iconv -f "
         "latin1 -t utf-8)");

@@ -2,6 +2,8 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include "nlpc/tasks/classification/classifier.h"
@@ -118,4 +120,62 @@ TEST_CASE("metrics: Prometheus text with cumulative buckets", "[serve]") {
   CHECK(t.find("nlpc_queue_texts 7\n") != std::string::npos);
   CHECK(nlpc::serve::Metrics::endpoint_label("/v1/predict") == "/v1/predict");
   CHECK(nlpc::serve::Metrics::endpoint_label("/etc/passwd") == "other");
+}
+
+namespace {
+// A job of the generic batcher: its value is the batch it ran in (all jobs of that batch).
+struct KeyedJob : nlpc::serve::ResultJob<std::vector<int>> {
+  int id = 0;
+  std::string key;
+  size_t items() const override { return 1; }
+  std::string merge_key() const override { return key; }
+};
+}  // namespace
+
+TEST_CASE("batcher: jobs merge only with equal keys; a full queue refuses; a failing batch is rerun job by job",
+          "[serve]") {
+  std::mutex m;
+  std::vector<std::vector<int>> batches;
+  nlpc::serve::BatchFn run = [&](const std::vector<std::shared_ptr<nlpc::serve::Job>>& jobs) {
+    std::vector<int> ids;
+    for (const auto& j : jobs) ids.push_back(static_cast<KeyedJob&>(*j).id);
+    {
+      std::lock_guard<std::mutex> lock(m);
+      batches.push_back(ids);
+    }
+    for (int id : ids)
+      if (id == 13) throw std::runtime_error("job 13 is bad");
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    for (const auto& j : jobs) static_cast<KeyedJob&>(*j).result.set_value(ids);
+  };
+  nlpc::serve::Batcher batcher(run, 8, std::chrono::milliseconds(50), 2);
+  auto job = [](int id, const std::string& key) {
+    auto j = std::make_shared<KeyedJob>();
+    j->id = id;
+    j->key = key;
+    return j;
+  };
+  // 1 and 2 (key a) merge; 3 (key b) waits for its own batch
+  auto j1 = job(1, "a"), j2 = job(2, "a"), j3 = job(3, "b");
+  auto f1 = j1->result.get_future(), f2 = j2->result.get_future(), f3 = j3->result.get_future();
+  REQUIRE(batcher.submit(j1));
+  REQUIRE(batcher.submit(j2));
+  std::this_thread::sleep_for(std::chrono::milliseconds(80));  // the worker is running {1, 2}
+  REQUIRE(batcher.submit(j3));
+  auto j4 = job(4, "b");
+  auto f4 = j4->result.get_future();
+  REQUIRE(batcher.submit(j4));  // 2 items queued: the limit
+  CHECK_FALSE(batcher.submit(job(5, "b")));  // a third is refused (the server answers 503)
+  CHECK(f1.get() == std::vector<int>{1, 2});
+  CHECK(f2.get() == std::vector<int>{1, 2});
+  CHECK(f3.get() == std::vector<int>{3, 4});
+  CHECK(f4.get() == std::vector<int>{3, 4});
+  // a batch with a bad job fails only that job
+  auto j6 = job(6, "c"), j13 = job(13, "c");
+  auto f6 = j6->result.get_future(), f13 = j13->result.get_future();
+  REQUIRE(batcher.submit(j6));
+  REQUIRE(batcher.submit(j13));
+  CHECK(f6.get() == std::vector<int>{6});
+  CHECK_THROWS_WITH(f13.get(), "job 13 is bad");
+  batcher.stop();
 }

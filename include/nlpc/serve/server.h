@@ -35,8 +35,8 @@
 //                        /?text=... classifies a text at once, /?model=NAME opens its tab
 //
 // Requests to one model go through its queue; a worker thread per model merges them into batches
-// (classifier texts; summarizer texts with equal generation options) of up to max_batch items,
-// waiting at most batch_wait_ms for more. Whisper requests are decoded one at a time per model
+// (classifier texts; summarizer texts with equal generation options; Whisper recordings, whose first
+// windows share one encoder call) of up to max_batch items, waiting at most batch_wait_ms for more
 // (see docs/serve.md). Errors are JSON: {"error": {"code", "message", "type"}}. SIGINT/SIGTERM stop
 // accepting connections and let in-flight requests finish.
 #include <cstddef>

@@ -134,10 +134,11 @@ int64_t split_segments(const Loaded& l, const DecodeResult& r, double time_offse
   return segment_size;
 }
 
-Transcript transcribe_samples(Loaded& l, const std::vector<float>& samples, const std::string& path,
-                              const TranscribeOptions& o) {
+// `first_window`: the encoder output of the first decoding window when the caller computed it (a
+// batch of recordings encoded together), else undefined.
+Transcript transcribe_features(Loaded& l, const audio::WhisperFeatures& feats, const std::string& path,
+                               const TranscribeOptions& o, const torch::Tensor& first_window) {
   torch::NoGradGuard no_grad;
-  auto feats = audio::whisper_features(samples, l.filters);
   if (!o.dump_features.empty()) {
     int64_t windows = std::max<int64_t>(1, (feats.content_frames + l.window - 1) / l.window);
     audio::write_npy(o.dump_features, audio::pad_or_trim(feats.mel.slice(1, 0, feats.content_frames), windows * l.window));
@@ -191,7 +192,7 @@ Transcript transcribe_samples(Loaded& l, const std::vector<float>& samples, cons
     // as openai/whisper: the tokens since the last reset (without condition_on_previous_text, reset
     // after every window: only the initial prompt, on the first window)
     d.prompt.assign(all_tokens.begin() + static_cast<std::ptrdiff_t>(prompt_reset), all_tokens.end());
-    auto enc = encode(audio::window_features(feats, seek, l.window));
+    auto enc = seek == 0 && first_window.defined() ? first_window : encode(audio::window_features(feats, seek, l.window));
     auto r = decode_with_fallback(l, enc, d, o);
     if (r.no_speech_prob > o.no_speech_threshold && !(r.avg_logprob > o.logprob_threshold)) {
       seek += segment_size;  // silence
@@ -212,6 +213,12 @@ Transcript transcribe_samples(Loaded& l, const std::vector<float>& samples, cons
   }
   if (bar) bar->finish();
   return tr;
+}
+
+Transcript transcribe_samples(Loaded& l, const std::vector<float>& samples, const std::string& path,
+                              const TranscribeOptions& o) {
+  torch::NoGradGuard no_grad;
+  return transcribe_features(l, audio::whisper_features(samples, l.filters), path, o, torch::Tensor());
 }
 
 }  // namespace
@@ -246,6 +253,26 @@ Transcript WhisperTranscriber::transcribe(const std::vector<float>& samples, con
                                           const TranscribeOptions& how) {
   check_decoding_options(how);
   return transcribe_samples(*impl_, samples, name, how);
+}
+
+std::vector<Transcript> WhisperTranscriber::transcribe_many(const std::vector<Request>& requests) {
+  for (const auto& r : requests) check_decoding_options(r.how);
+  torch::NoGradGuard no_grad;
+  Loaded& l = *impl_;
+  std::vector<audio::WhisperFeatures> feats;
+  std::vector<torch::Tensor> windows;
+  for (const auto& r : requests) {
+    feats.push_back(audio::whisper_features(*r.samples, l.filters));
+    windows.push_back(audio::window_features(feats.back(), 0, l.window));
+  }
+  // the first window of every recording in one encoder call
+  const torch::Tensor enc = l.model->encode(torch::stack(windows).to(l.device));
+  std::vector<Transcript> out;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    out.push_back(transcribe_features(l, feats[i], requests[i].name, requests[i].how,
+                                      enc.slice(0, static_cast<int64_t>(i), static_cast<int64_t>(i) + 1)));
+  }
+  return out;
 }
 
 int64_t WhisperTranscriber::window_frames() const { return impl_->window; }

@@ -66,6 +66,14 @@ class WhisperTranscriber {
   // temperatures, thresholds, prompts, max_new_tokens, seed, progress; model and audio options are
   // the loaded ones). UsageError for a bad task, language or negative beam size.
   io::Transcript transcribe(const std::vector<float>& samples, const std::string& name, const TranscribeOptions& how);
+  // Several recordings at once (the server's concurrent requests): their first windows go through
+  // the encoder as one batch, then each is decoded as transcribe() does.
+  struct Request {
+    const std::vector<float>* samples = nullptr;
+    std::string name;
+    TranscribeOptions how;
+  };
+  std::vector<io::Transcript> transcribe_many(const std::vector<Request>& requests);
   bool multilingual() const;
   std::vector<std::string> languages() const;  // language codes of the vocabulary, in token order
   int64_t num_parameters() const;
