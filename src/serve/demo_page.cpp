@@ -29,10 +29,11 @@ const char* demo_page_html() {
   .panel { padding: 1em 0; }
   .info { color: #666; font-size: 0.9em; margin-top: 0; }
   textarea { width: 100%; height: 8em; font: inherit; padding: 0.5em; box-sizing: border-box; }
+  select, input[type="number"] { font: inherit; }
   button { padding: 0.5em 1.5em; font: inherit; cursor: pointer; }
   button:disabled { cursor: default; }
   .row { display: flex; flex-wrap: wrap; align-items: center; gap: 0.6em 1.2em; margin: 0.6em 0; }
-  .row input[type="number"] { width: 5em; font: inherit; }
+  .row input[type="number"] { width: 5em; }
   .hint, .meta { color: #666; font-size: 0.9em; }
   .audio { border: 1px dashed #bbb; border-radius: 6px; padding: 0.3em 0.8em; }
   .audio audio { width: 100%; margin-bottom: 0.5em; }
@@ -41,11 +42,13 @@ const char* demo_page_html() {
   .result { margin-top: 1.2em; }
   .label { font-size: 1.6em; font-weight: bold; margin-right: 0.5em; }
   .summary, .transcript { white-space: pre-wrap; line-height: 1.5; }
+  p.summary:empty::before { content: "(the model returned an empty summary)"; color: #666; }
+  p.transcript:empty::before { content: "(no speech recognized)"; color: #666; }
   blockquote { margin: 0 0 1em; padding: 0.5em 0.8em; border-left: 4px solid #8ab4f8; background: #f6f8fc; }
   blockquote::before { content: "Transcript"; display: block; font-size: 0.8em; color: #666; }
   table { border-collapse: collapse; width: 100%; margin-top: 0.8em; font-size: 0.95em; }
   td, th { text-align: left; padding: 0.25em 0.6em; border-bottom: 1px solid #eee; vertical-align: top; }
-  td.t { font-variant-numeric: tabular-nums; white-space: nowrap; color: #555; }
+  td.t { width: 1%; font-variant-numeric: tabular-nums; white-space: nowrap; color: #555; }
   svg text { font-size: 13px; font-family: system-ui, sans-serif; }
 </style>
 </head>
@@ -67,9 +70,9 @@ const char* demo_page_html() {
   <p class="info" data-r="info"></p>
   <textarea data-r="text" placeholder="Type or paste a text to summarize"></textarea>
   <div class="row">
-    <label>Beams <input type="number" data-r="beams" min="1" max="8" step="1" value="4"></label>
+    <label>Beams <input type="number" data-r="beams" min="1" max="64" step="1" value="4"></label>
     <label>Max new tokens <input type="number" data-r="max" min="1" max="4096" step="1" value="128"></label>
-    <label>No-repeat n-gram <input type="number" data-r="norepeat" min="0" max="16" step="1" value="3"></label>
+    <label>No-repeat n-gram <input type="number" data-r="norepeat" min="0" max="64" step="1" value="3"></label>
   </div>
   <div class="row"><button type="button" data-r="go">Summarize</button><span class="hint">Ctrl+Enter</span></div>
   <div class="error" data-r="error" hidden></div>
@@ -87,7 +90,7 @@ const char* demo_page_html() {
       <label>Language <select data-r="lang"><option value="auto">auto</option></select></label>
       <label>Task <select data-r="task"><option>transcribe</option><option>translate</option></select></label>
     </span>
-    <label>Beam size <input type="number" data-r="beam" min="0" max="16" step="1" value="0"></label>
+    <label>Beam size <input type="number" data-r="beam" min="0" max="64" step="1" value="0"></label>
     <span class="hint">0 = greedy</span>
     <label><input type="checkbox" data-r="ts" checked> Timestamps</label>
   </div>
@@ -219,7 +222,7 @@ function showPrediction(panel, m, p, r) {
   const multi = Array.isArray(p.labels);
   const quote = $(panel, "transcript");
   quote.hidden = typeof p.transcript !== "string";
-  quote.textContent = p.transcript || "";
+  quote.textContent = (p.transcript || "").trim();
   $(panel, "label").textContent = multi ? (p.labels.join(", ") || "(no label)") : p.label;
   $(panel, "score").textContent = [typeof p.score === "number" ? "score " + p.score.toFixed(3) : "", ms(r)]
       .filter(Boolean).join(" \u00b7 ");
@@ -361,7 +364,7 @@ const KINDS = {
       f.append("beam_size", String(num(beam)));
       f.append("timestamps", ts.checked ? "true" : "false");
       const r = await api("/v1/transcribe", f);
-      $(panel, "text").textContent = r.text;
+      $(panel, "text").textContent = r.text.trim();
       $(panel, "meta").textContent = [r.language ? "language: " + r.language : "",
           typeof r.duration === "number" ? "audio: " + r.duration.toFixed(1) + " s" : "", ms(r)].filter(Boolean).join(" \u00b7 ");
       const segs = r.segments || [], body = $(panel, "table").tBodies[0];
@@ -413,7 +416,7 @@ async function init() {
     const tab = document.createElement("button"), kind = document.createElement("small");
     Object.assign(tab, {type: "button", id: "tab-" + i, textContent: m.id});
     tab.setAttribute("role", "tab");
-    kind.textContent = m.kind;
+    kind.textContent = String(m.kind).replace(/_/g, " ");
     tab.append(kind);
     const k = KINDS[m.kind];
     let panel, classify;

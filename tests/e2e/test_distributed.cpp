@@ -217,3 +217,28 @@ TEST_CASE("distributed: a missing or dead rank fails the job in bounded time nam
     CHECK(json::parse(read_file(dir + "/run.json"))["status"] == "FINISHED");
   }
 }
+
+TEST_CASE("distributed: under mpirun, Open MPI's rank variables make the same sharded predict", "[e2e][dist][mpi]") {
+  if (std::system("mpirun --version > /dev/null 2>&1") != 0) {
+    WARN("mpirun (Debian's openmpi-bin) is not installed: skipped");
+    return;
+  }
+  TempDir d;
+  auto tr = run_nlpc("--threads 1 train --set data.train=" + fixture("data/train.csv") +
+                     " --set data.label_column=section --set train.epochs=5 --runs-dir '" + d.file("runs") + "'");
+  REQUIRE(tr.exit_code == 0);
+  const std::string model = only_run_dir(d.file("runs")) + "/artifacts/model";
+  const std::string predict = "--threads 1 predict --all-probs --window 20 --input " + fixture("data/test.csv") +
+                              " --model '" + model + "' --output ";
+  // mpirun sets OMPI_COMM_WORLD_RANK/SIZE and OMPI_COMM_WORLD_LOCAL_RANK/SIZE; the rendezvous is -x'd
+  const std::string mpirun = "mpirun --allow-run-as-root --oversubscribe -np 2 -x MASTER_ADDR=127.0.0.1 -x MASTER_PORT=" +
+                             std::to_string(next_port()) + " '" + nlpc::test::nlpc_bin() + "' ";
+  const int rc = std::system((mpirun + predict + "'" + d.file("mpi.csv") + "' > '" + d.file("mpi.out") + "' 2> '" +
+                              d.file("mpi.err") + "'").c_str());
+  INFO(read_file(d.file("mpi.err")));
+  REQUIRE(rc == 0);
+  CHECK_THAT(read_file(d.file("mpi.err")), Catch::Contains("rank 0 of 2") && Catch::Contains("openmpi"));
+  auto one = run_nlpc(predict + "'" + d.file("one.csv") + "'");
+  REQUIRE(one.exit_code == 0);
+  CHECK(read_file(d.file("mpi.csv")) == read_file(d.file("one.csv")));
+}
