@@ -15,7 +15,7 @@ PACKAGES=(
   sentencepiece libutf8proc-dev
   libcli11-dev libspdlog-dev nlohmann-json3-dev catch2
   libsndfile1-dev libsoxr-dev libcpp-httplib-dev zlib1g-dev
-  libgloo-dev openmpi-bin
+  libgloo-dev openmpi-bin libdnnl-dev
 )
 
 missing=()

@@ -13,6 +13,11 @@ Commands
   check-nlpc DIR          DIR holds a folder saved by nlpc plus nlpc_outputs.safetensors (its inputs
                           and logits); writes DIR/python_logits.safetensors and prints the max diff
   bench ...               eager timing of the same architecture (used by scripts/bench/encoder.sh)
+
+check-nlpc and bench take --precision fp32|int8 (default fp32). int8 is PyTorch's eager dynamic
+quantization as a user applies it: engine 'onednn', quantize_dynamic with per_channel_dynamic_qconfig
+(qint8 per-output-channel symmetric weights, activations quantized per tensor at run time) on the
+nn.Linear modules of the encoder layer stack only; embeddings, LayerNorms, pooler and heads stay fp32.
 """
 import argparse
 import json
@@ -279,6 +284,33 @@ def load_folder(d):
     return m.eval(), c
 
 
+PRECISIONS = ("fp32", "int8")
+
+
+def apply_precision(model, precision):
+    """Returns model (fp32) or a dynamically quantized copy (int8); see the module docstring."""
+    if precision == "fp32":
+        return model
+    if precision != "int8":
+        raise ValueError(f"unknown precision {precision!r}")
+    engine = "onednn"
+    if engine not in torch.backends.quantized.supported_engines:
+        sys.exit(f"bert_ref: --precision int8 needs the quantized engine {engine!r}; this torch "
+                 f"{torch.__version__} supports {torch.backends.quantized.supported_engines}")
+    torch.backends.quantized.engine = engine
+    from torch.ao.nn.quantized.dynamic import Linear as DynamicQuantizedLinear
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+    stack = "bert.encoder.layer." if model.c["model_type"] == "bert" else "distilbert.transformer.layer."
+    names = [n for n, m in model.named_modules() if isinstance(m, nn.Linear) and n.startswith(stack)]
+    q = quantize_dynamic(model, qconfig_spec={n: per_channel_dynamic_qconfig for n in names}, dtype=torch.qint8)
+    done = [n for n, m in q.named_modules() if isinstance(m, DynamicQuantizedLinear)]
+    layers = len(q.encoder().encoder.layer if model.c["model_type"] == "bert" else q.encoder().transformer.layer)
+    assert sorted(done) == sorted(names) and len(done) == 6 * layers, (done, names)
+    print(f"bert_ref: int8 dynamic quantization (engine {engine}, per-channel qint8 weights) of "
+          f"{len(done)} encoder Linear modules", file=sys.stderr)
+    return q.eval()
+
+
 # ------------------------------------------------------------------------------------------- fixtures
 def golden_inputs(vocab, type_vocab, lengths, seed):
     g = torch.Generator().manual_seed(seed)
@@ -348,8 +380,9 @@ def make_fixtures(out):
         print("wrote", d)
 
 
-def check_nlpc(d):
+def check_nlpc(d, precision="fp32"):
     model, _ = load_folder(d)
+    model = apply_precision(model, precision)
     ref = st_load(os.path.join(d, "nlpc_outputs.safetensors"))
     with torch.no_grad():
         logits, _ = model(ref["input_ids"], ref["attention_mask"], ref.get("token_type_ids"))
@@ -364,7 +397,7 @@ def bench(args):
     torch.set_num_threads(args.threads)
     cfg = json.loads(args.config)
     cfg.setdefault("id2label", {"0": "a", "1": "b"})
-    model = ClassifierRef(cfg).eval()
+    model = apply_precision(ClassifierRef(cfg).eval(), args.precision)
     enc = model.encoder()
     results = {}
     for case in args.cases:
@@ -389,19 +422,22 @@ def main():
     a = sub.add_parser("make-fixtures")
     a.add_argument("out")
     b = sub.add_parser("check-nlpc")
+    b.add_argument("--precision", choices=PRECISIONS, default="fp32")
+    b.add_argument("--tol", type=float, default=1e-4, help="max |python - nlpc| logits to pass")
     b.add_argument("dirs", nargs="+")
     c = sub.add_parser("bench")
     c.add_argument("--config", required=True)
     c.add_argument("--threads", type=int, default=1)
     c.add_argument("--warmup", type=int, default=2)
     c.add_argument("--iters", type=int, default=5)
+    c.add_argument("--precision", choices=PRECISIONS, default="fp32")
     c.add_argument("cases", nargs="+")
     args = p.parse_args()
     if args.cmd == "make-fixtures":
         make_fixtures(args.out)
     elif args.cmd == "check-nlpc":
-        worst = max(check_nlpc(d) for d in args.dirs)
-        sys.exit(0 if worst < 1e-4 else 1)
+        worst = max(check_nlpc(d, args.precision) for d in args.dirs)
+        sys.exit(0 if worst < args.tol else 1)
     else:
         bench(args)
 

@@ -20,6 +20,11 @@ void register_bench(CLI::App& app) {
   static bool no_record = false;
   sub->add_flag("--no-record", no_record, "Do not record the measurement as a run");
   sub->add_option("--device", o.device, "cpu, cuda or cuda:N")->capture_default_str();
+  sub->add_option("--precision", o.precision,
+                 "auto (as the model folder stores it), fp32, or int8: dynamic quantization of the "
+                 "Transformer layers on the CPU (docs/int8.md)")
+      ->check(CLI::IsMember({"auto", "fp32", "int8"}))
+      ->capture_default_str();
   sub->add_option("--texts", o.texts, "Single-text calls for the latency percentiles")->capture_default_str();
   sub->add_option("--batch-sizes", o.batch_sizes, "Batch sizes for the throughput")->delimiter(',')
       ->capture_default_str();

@@ -39,6 +39,11 @@ void register_eval(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--batch-size", o.batch_size, "Texts per batch (default: the model's)");
   sub->add_option("--device", o.device, "cpu, cuda or cuda:N")->capture_default_str();
+  sub->add_option("--precision", o.precision,
+                 "auto (as the model folder stores it), fp32, or int8: dynamic quantization of the "
+                 "Transformer layers on the CPU (docs/int8.md)")
+      ->check(CLI::IsMember({"auto", "fp32", "int8"}))
+      ->capture_default_str();
   hidden_alias(sub->add_option("--json,--metrics-output", o.metrics_output, "Also write the metrics as JSON to this file"),
                "--metrics-output");
   sub->add_option("--audio-column", o.spec.audio_column,

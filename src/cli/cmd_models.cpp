@@ -27,9 +27,19 @@ void register_models_convert(CLI::App* models) {
   on_run(s, [] { return torch_module().run_models_convert(o); });
 }
 
+void register_models_quantize(CLI::App* models) {
+  static commands::ModelsQuantizeOptions o;
+  auto* s = models->add_subcommand("quantize", "Write a model folder whose Transformer layers are stored int8 "
+                                               "(loads directly as int8; docs/int8.md)");
+  s->add_option("dir", o.dir, "Model folder to read (BERT family, T5 or Whisper)")->required();
+  s->add_option("--to", o.to, "Folder to write (created)")->required();
+  on_run(s, [] { return torch_module().run_models_quantize(o); });
+}
+
 namespace {
 using ModelsRegistrar = void (*)(CLI::App* models);
-const ModelsRegistrar kModelsSubcommands[] = {&register_models_inspect, &register_models_convert};
+const ModelsRegistrar kModelsSubcommands[] = {&register_models_inspect, &register_models_convert,
+                                              &register_models_quantize};
 }  // namespace
 
 void register_models(CLI::App& app) {

@@ -35,6 +35,11 @@ void register_predict(CLI::App& app) {
   sub->add_option("--on-error", o.on_error, "Malformed rows: fail, or skip and report them")
       ->capture_default_str()->check(CLI::IsMember({"fail", "skip"}));
   sub->add_option("--device", o.device, "cpu, cuda or cuda:N")->capture_default_str();
+  sub->add_option("--precision", o.precision,
+                 "auto (as the model folder stores it), fp32, or int8: dynamic quantization of the "
+                 "Transformer layers on the CPU (docs/int8.md)")
+      ->check(CLI::IsMember({"auto", "fp32", "int8"}))
+      ->capture_default_str();
   sub->add_option("--asr-model", o.asr_model, "Whisper folder: transcribe --audio-column into a 'transcript' column "
                                               "and classify the transcript");
   sub->add_option("--audio-column", o.audio_column, "With --asr-model: audio path column (relative to the input's "

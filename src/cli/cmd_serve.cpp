@@ -21,6 +21,11 @@ void register_serve(CLI::App& app) {
   sub->add_option("--host", o.host, "Address to listen on")->capture_default_str();
   sub->add_option("--port", o.port, "Port (0 = any free port, printed at start)")->capture_default_str();
   sub->add_option("--device", o.device, "cpu, cuda or cuda:N")->capture_default_str();
+  sub->add_option("--precision", o.precision,
+                 "auto (as the model folder stores it), fp32, or int8: dynamic quantization of the "
+                 "Transformer layers on the CPU (docs/int8.md)")
+      ->check(CLI::IsMember({"auto", "fp32", "int8"}))
+      ->capture_default_str();
   sub->add_option("--name", o.name, "Model name in responses when one model is served (default: from the folder)");
   sub->add_option("--max-batch", o.max_batch, "Texts per model call when batching requests (0 = the model's default)")
       ->capture_default_str();

@@ -50,6 +50,11 @@ void register_transcribe(CLI::App& app) {
                 "Do not prompt each window with the previous text");
   sub->add_option("--seed", o.seed, "Random seed for sampling")->capture_default_str();
   sub->add_option("--device", o.device, "cpu, cuda or cuda:N")->capture_default_str();
+  sub->add_option("--precision", o.precision,
+                 "auto (as the model folder stores it), fp32, or int8: dynamic quantization of the "
+                 "Transformer layers on the CPU (docs/int8.md)")
+      ->check(CLI::IsMember({"auto", "fp32", "int8"}))
+      ->capture_default_str();
   sub->add_option("--audio-format", o.audio.format, "auto (by extension: .raw/.pcm/.s16 are raw), raw or file")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "raw", "file"}));

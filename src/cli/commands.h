@@ -61,5 +61,6 @@ void register_bench(CLI::App& app);
 void register_models(CLI::App& app);                 // `models`: its sub-subcommands are listed in cmd_models.cpp
 void register_models_inspect(CLI::App* models_app);
 void register_models_convert(CLI::App* models_app);
+void register_models_quantize(CLI::App* models_app);
 
 }  // namespace nlpc::cli

@@ -50,6 +50,7 @@ static void print_version() {
   const char* wait = std::getenv("OMP_WAIT_POLICY");
   std::printf("threads: %d (of %d hardware threads), OpenMP wait policy %s\n", num_threads(), hardware_threads(),
               wait != nullptr && *wait != '\0' ? wait : "default");
+  std::printf("int8: %s\n", torch_module().int8_engine().c_str());
 }
 
 static int run_main(int argc, char** argv) {

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "nlpc/models/inspect.h"
+#include "nlpc/models/layers/int8.h"
+#include "nlpc/tasks/quantize.h"
 
 namespace nlpc::commands {
 namespace {
@@ -30,7 +32,7 @@ json report_json(const models::FolderReport& r) {
   for (const auto& [d, n] : r.dtypes) dtypes[d] = n;
   return {{"dir", r.dir}, {"model_type", r.model_type}, {"model_type_inferred", r.model_type_source},
           {"architectures", r.architectures}, {"task", r.task}, {"weights_file", r.weights_file},
-          {"weights_format", r.weights_format}, {"parameters", r.parameters}, {"dtypes", dtypes},
+          {"weights_format", r.weights_format}, {"quantization", r.quantization}, {"int8_layers", r.int8_layers}, {"parameters", r.parameters}, {"dtypes", dtypes},
           {"tokenizer", r.tokenizer}, {"vocab_size", r.vocab_size}, {"tensors", tensors},
           {"load", {{"loaded", r.loaded}, {"renamed_gamma_beta", r.keys.renamed}, {"dropped_buffers", r.keys.dropped},
                     {"prefix", r.keys.prefix_change}, {"tied_aliases", r.tied}, {"ignored", r.ignored},
@@ -52,6 +54,10 @@ void print_report(const models::FolderReport& r, bool all) {
   std::printf("task:         %s\n", r.task.c_str());
   if (r.weights_file.empty()) return;
   std::printf("weights:      %s (%s)\n", r.weights_file.c_str(), r.weights_format.c_str());
+  if (!r.quantization.empty() || r.int8_layers > 0) {
+    std::printf("precision:    int8 Linear layers: %lld (scheme %s)\n", static_cast<long long>(r.int8_layers),
+                r.quantization.empty() ? "MISSING from the metadata: loading fails" : r.quantization.c_str());
+  }
   std::string dt;
   for (const auto& [d, n] : r.dtypes) dt += (dt.empty() ? "" : ", ") + d + " x" + std::to_string(n);
   std::printf("parameters:   %s (model tensors; heads and tied aliases not counted); %zu tensors stored (%s)\n",
@@ -96,5 +102,18 @@ int run_models_convert(const ModelsConvertOptions& o) {
               static_cast<double>(r.bytes) / 1e6, copied.empty() ? "" : "; copied", copied.c_str());
   return 0;
 }
+
+int run_models_quantize(const ModelsQuantizeOptions& o) {
+  const tasks::QuantizeResult r = tasks::quantize_folder(o.dir, o.to);
+  std::string copied;
+  for (const auto& c : r.copied) copied += " " + c;
+  std::printf("wrote %s: %lld Linear layers int8 (%s engine), weights %.1f MB -> %.1f MB; config.json%s%s\n",
+              r.weights.c_str(), static_cast<long long>(r.int8_layers), r.engine.c_str(),
+              static_cast<double>(r.bytes_before) / 1e6, static_cast<double>(r.bytes_after) / 1e6,
+              copied.empty() ? "" : "; copied", copied.c_str());
+  return 0;
+}
+
+std::string int8_engine_description() { return models::int8::describe_engine(); }
 
 }  // namespace nlpc::commands

@@ -36,6 +36,8 @@ nlpc::commands::ModuleApi make_api() {
   a.run_delete = &runs::run_delete;
   a.run_models_inspect = &commands::run_models_inspect;
   a.run_models_convert = &commands::run_models_convert;
+  a.run_models_quantize = &commands::run_models_quantize;
+  a.int8_engine = &commands::int8_engine_description;
   a.task_names = &tasks::task_names;
   return a;
 }

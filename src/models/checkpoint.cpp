@@ -11,6 +11,7 @@
 #include "nlpc/core/log.h"
 #include "nlpc/io/safetensors.h"
 #include "nlpc/io/torch_checkpoint.h"
+#include "nlpc/models/layers/int8.h"
 
 namespace nlpc::models {
 namespace fs = std::filesystem;
@@ -200,7 +201,42 @@ void save_safetensors(const std::string& path, const StateDict& tensors) {
     v.nbytes = c.numel() * c.element_size();
     views.push_back(std::move(v));
   }
-  st::write(path, views, {{"format", "pt"}});
+  std::map<std::string, std::string> metadata = {{"format", "pt"}};
+  for (const auto& kv : tensors) {
+    const std::string& name = kv.first;
+    const std::string suffix = std::string(".") + int8::kScaleBuffer;
+    if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      metadata[int8::kMetadataKey] = int8::kScheme;
+      break;
+    }
+  }
+  st::write(path, views, metadata);
+}
+
+std::map<std::string, std::string> weights_metadata(const std::string& path) {
+  std::string file = find_weights(path);
+  const std::string index_suffix = ".safetensors.index.json";
+  if (file.size() > index_suffix.size() &&
+      file.compare(file.size() - index_suffix.size(), index_suffix.size(), index_suffix) == 0) {
+    nlohmann::json index;
+    try {
+      index = nlohmann::json::parse(read_file(file));
+    } catch (const nlohmann::json::exception& e) {
+      throw InputError(file, 0, 0, std::string("invalid JSON: ") + e.what());
+    }
+    if (!index.contains("weight_map") || !index["weight_map"].is_object() || index["weight_map"].empty() ||
+        !index["weight_map"].begin()->is_string()) {
+      throw InputError(file, 0, 0, "expected an object with a \"weight_map\" {tensor: shard file}");
+    }
+    std::set<std::string> shards;
+    for (const auto& v : index["weight_map"]) shards.insert(v.get<std::string>());
+    file = (fs::path(file).parent_path() / *shards.begin()).string();
+  }
+  const std::string st_suffix = ".safetensors";
+  if (file.size() < st_suffix.size() || file.compare(file.size() - st_suffix.size(), st_suffix.size(), st_suffix) != 0) {
+    return {};
+  }
+  return st::File::open(file)->metadata();
 }
 
 StateDict module_state_dict(const torch::nn::Module& module) {

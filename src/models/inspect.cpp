@@ -12,6 +12,7 @@
 #include "nlpc/core/fs.h"
 #include "nlpc/io/torch_checkpoint.h"
 #include "nlpc/models/bert/classifier.h"
+#include "nlpc/models/layers/int8.h"
 #include "nlpc/models/registry.h"
 #include "nlpc/models/t5/t5.h"
 #include "nlpc/models/whisper/whisper.h"
@@ -91,10 +92,17 @@ Expectation expectation(const std::string& dir, const Architecture& family) {
 
 void plan(FolderReport& r, const StateDict& weights, const Expectation& e) {
   const StateDict adapted = adapt_hf_keys(weights, e.prefix, e.keys, &r.keys);
+  const std::string scale_suffix = std::string(".") + int8::kScaleBuffer;
   for (const auto& [k, t] : adapted) {
-    if (e.keys.count(k)) {
+    const bool int8_scale = k.size() > scale_suffix.size() &&
+                            k.compare(k.size() - scale_suffix.size(), scale_suffix.size(), scale_suffix) == 0 &&
+                            e.keys.count(k.substr(0, k.size() - scale_suffix.size()) + ".weight");
+    if (int8_scale) {
       ++r.loaded;
-      if (t.is_floating_point()) r.parameters += t.numel();
+      ++r.int8_layers;
+    } else if (e.keys.count(k)) {
+      ++r.loaded;
+      if (t.is_floating_point() || t.scalar_type() == torch::kChar) r.parameters += t.numel();
     } else if (e.aliases.count(k)) {
       r.tied.push_back(k);
     } else if (e.classifier && (is_pretraining_head(k) || starts_with(k, "classifier.") ||
@@ -132,6 +140,11 @@ FolderReport inspect_folder(const std::string& dir) {
   if (r.model_type == "nlpc-ngram") return r;  // nlpc's own baseline: no tensors
   r.weights_file = find_weights(dir);
   r.weights_format = describe_weights(r.weights_file);
+  {
+    const auto metadata = weights_metadata(dir);
+    auto q = metadata.find(int8::kMetadataKey);
+    if (q != metadata.end()) r.quantization = q->second;
+  }
   const StateDict weights = load_checkpoint(dir, kKeepDtype);
   std::map<std::string, int64_t> counts;
   for (const auto& [name, t] : weights) {

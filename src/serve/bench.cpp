@@ -140,7 +140,7 @@ json measure(const BenchOptions& o) {
   const BenchTexts texts = load_texts(o);
   const int64_t rss_before = current_rss_bytes();
   const auto t0 = Clock::now();
-  auto model = load_text_classifier(o.model, o.device);
+  auto model = load_text_classifier(o.model, o.device, o.precision);
   const double load_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   const int64_t rss_after_load = current_rss_bytes();
   auto lat = single_text_latencies_ms(*model, texts, o.texts, o.warmup);
@@ -150,6 +150,7 @@ json measure(const BenchOptions& o) {
   r["model"] = o.model;
   r["architecture"] = model->architecture();
   r["device"] = o.device;
+  r["precision"] = o.precision;
   r["threads"] = num_threads();
   r["texts"] = o.texts;
   r["data"] = o.data.empty() ? "built-in sample texts" : o.data;

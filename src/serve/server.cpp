@@ -158,7 +158,7 @@ void Service::add_model(const std::string& spec, bool is_asr) {
   for (const auto& other : models_)
     if (other->name == m->name)
       throw UsageError("serve: two models are named \"" + m->name + "\"; name them with --model NAME=DIR");
-  m->pipe = tasks::open_pipeline(m->dir, opts_.device);
+  m->pipe = tasks::open_pipeline(m->dir, opts_.device, opts_.precision);
   const auto wait = std::chrono::microseconds(static_cast<int64_t>(opts_.batch_wait_ms * 1000));
   const size_t queue = static_cast<size_t>(opts_.max_queue);
   auto on_batch = [this](size_t n) { metrics_.record_batch(n); };

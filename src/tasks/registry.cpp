@@ -13,12 +13,17 @@
 
 namespace nlpc::tasks {
 namespace {
-void open_classifier(Pipeline& p, const std::string& device) { p.classifier = load_text_classifier(p.dir, device); }
-void open_summarizer(Pipeline& p, const std::string& device) { p.summarizer = std::make_unique<Summarizer>(p.dir, device); }
-void open_transcriber(Pipeline& p, const std::string& device) {
+void open_classifier(Pipeline& p, const std::string& device, const std::string& precision) {
+  p.classifier = load_text_classifier(p.dir, device, precision);
+}
+void open_summarizer(Pipeline& p, const std::string& device, const std::string& precision) {
+  p.summarizer = std::make_unique<Summarizer>(p.dir, device, precision);
+}
+void open_transcriber(Pipeline& p, const std::string& device, const std::string& precision) {
   TranscribeOptions o;
   o.model = p.dir;
   o.device = device;
+  o.precision = precision;
   p.transcriber = std::make_unique<WhisperTranscriber>(o);
 }
 
@@ -73,14 +78,14 @@ const Task& task_for_config(const std::string& config_task, const std::string& s
                    joined(known) + ")");
 }
 
-Pipeline open_pipeline(const std::string& dir, const std::string& device) {
+Pipeline open_pipeline(const std::string& dir, const std::string& device, const std::string& precision) {
   const nlohmann::json config = models::read_model_config(dir);
   Pipeline p;
   p.dir = dir;
   p.model_type = config.value("model_type", "");
   if (p.model_type.empty()) throw InputError(dir + "/config.json", 0, 0, "missing \"model_type\"");
   p.task = models::find_model_family(p.model_type, dir + "/config.json").task;
-  find_task(p.task, dir).open(p, device);
+  find_task(p.task, dir).open(p, device, precision);
   return p;
 }
 

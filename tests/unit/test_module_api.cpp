@@ -28,5 +28,5 @@ TEST_CASE("module api: every entry point is set", "[cli]") {
     INFO("member " << n);
     CHECK(fn != nullptr);
   }
-  CHECK(n == 19);
+  CHECK(n == 21);
 }

@@ -38,10 +38,11 @@ struct DeleteOptions;
 namespace commands {
 struct ModelsInspectOptions;
 struct ModelsConvertOptions;
+struct ModelsQuantizeOptions;
 
 // Bumped whenever a member is added, removed or changes type: an executable and a library from
 // different builds refuse to work together (a clear error instead of a crash).
-constexpr int kModuleApiVersion = 2;
+constexpr int kModuleApiVersion = 3;
 
 struct ModuleApi {
   int version = kModuleApiVersion;
@@ -64,6 +65,8 @@ struct ModuleApi {
   int (*run_delete)(const runs::DeleteOptions&) = nullptr;
   int (*run_models_inspect)(const ModelsInspectOptions&) = nullptr;
   int (*run_models_convert)(const ModelsConvertOptions&) = nullptr;
+  int (*run_models_quantize)(const ModelsQuantizeOptions&) = nullptr;
+  std::string (*int8_engine)() = nullptr;
   std::vector<std::string> (*task_names)(bool with_predict) = nullptr;
 };
 

@@ -32,8 +32,13 @@ std::string find_weights(const std::string& path);
 StateDict load_checkpoint(const std::string& path, torch::Dtype float_dtype = torch::kFloat);
 
 // Writes tensors (moved to CPU, made contiguous) as one safetensors file, atomically, with
-// metadata {"format": "pt"} as transformers writes it.
+// metadata {"format": "pt"} as transformers writes it, plus {"nlpc.quantization": scheme} when the
+// tensors hold int8 layers (nlpc/models/layers/int8.h).
 void save_safetensors(const std::string& path, const StateDict& tensors);
+
+// The "__metadata__" of a model folder's (or weights file's) safetensors weights: of the file, or of
+// the first shard of a sharded checkpoint; empty for PyTorch pickles.
+std::map<std::string, std::string> weights_metadata(const std::string& path);
 
 // named_parameters() + named_buffers() of a module (recursive, HF-style dotted names).
 StateDict module_state_dict(const torch::nn::Module& module);

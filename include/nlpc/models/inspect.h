@@ -26,6 +26,8 @@ struct FolderReport {
   std::string task;
   std::string weights_file;       // the file find_weights picked
   std::string weights_format;     // safetensors | PyTorch zip | PyTorch legacy | sharded ... (N files)
+  std::string quantization;       // "" (float), or the int8 scheme of the weights' metadata
+  int64_t int8_layers = 0;        // Linear layers stored int8 (<name>.weight I8 + <name>.weight_scale)
   std::vector<TensorSummary> tensors;  // in name order, as stored (before key fix-ups)
   int64_t parameters = 0;         // elements of the floating tensors that fill the model (tied aliases once)
   std::vector<std::pair<std::string, int64_t>> dtypes;  // dtype -> tensor count

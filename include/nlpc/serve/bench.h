@@ -25,6 +25,7 @@ struct BenchOptions {
   std::string pair_column;            // second texts (sentence pairs)
   bool columns_given = false;         // --text-column/--pair-column given; else the model folder's record
   std::string device = "cpu";
+  std::string precision = "auto";  // auto (as stored) | fp32 | int8 (nlpc/models/layers/int8.h)
   int texts = 200;                    // texts for the latency measurement
   std::vector<int> batch_sizes = {1, 8, 32, 128};
   double min_seconds = 0.5;           // minimum measuring time per batch size

@@ -53,6 +53,7 @@ struct ServeOptions {
   std::string host = "127.0.0.1";
   int port = 8080;
   std::string device = "cpu";
+  std::string precision = "auto";  // auto (as stored) | fp32 | int8 (nlpc/models/layers/int8.h)
   std::string name;                  // model name in responses when one model is served
   int max_batch = 0;                 // texts per model call; 0 = the model's default
   double batch_wait_ms = 2;          // how long the worker waits to fill a batch

@@ -53,6 +53,7 @@ struct EvalCommandOptions {
   double max_drop = 0.01;
   size_t batch_size = 0;
   std::string device = "cpu";
+  std::string precision = "auto";  // auto (as stored) | fp32 | int8 (nlpc/models/layers/int8.h)
   std::string metrics_output;  // optional: write the metrics JSON here
   // task "asr": --model is a Whisper folder, --data a manifest of recordings (src/tasks/asr/eval.cpp)
   std::string language;               // asr: language for decoding, or auto; empty: the model's, else auto
@@ -79,6 +80,7 @@ struct PredictOptions {
   int window = 0;         // rows buffered for length batching; 0 = 64 batches
   std::string on_error = "fail";  // fail | skip (malformed rows)
   std::string device = "cpu";
+  std::string precision = "auto";  // auto (as stored) | fp32 | int8 (nlpc/models/layers/int8.h)
   SummarizeOptions summarize;  // --task summarize
   // Speech input (src/tasks/asr/predict.cpp): transcribe `audio_column` with this Whisper folder into a
   // `transcript` column, then classify the transcript.

@@ -49,7 +49,8 @@ struct Task {
   // nlpc predict (null: the task has no batch prediction).
   PredictStats (*predict)(const PredictOptions& opts) = nullptr;
   // Loads the task's facade for a model folder into `p`.
-  void (*open)(Pipeline& p, const std::string& device) = nullptr;
+  // precision: "auto" (as stored), "fp32" or "int8" (nlpc/models/layers/int8.h).
+  void (*open)(Pipeline& p, const std::string& device, const std::string& precision) = nullptr;
 };
 
 // Every task, in a fixed order (classification, summarize, asr).
@@ -63,7 +64,8 @@ std::vector<std::string> task_names(bool with_predict = false);
 
 // Opens any nlpc model folder (config.json model_type -> models registry row -> its task's facade).
 // InputError naming the folder when it is not a model folder or its model_type is unknown.
-Pipeline open_pipeline(const std::string& dir, const std::string& device = "cpu");
+Pipeline open_pipeline(const std::string& dir, const std::string& device = "cpu",
+                       const std::string& precision = "auto");
 
 }  // namespace tasks
 }  // namespace nlpc

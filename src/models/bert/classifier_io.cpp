@@ -9,6 +9,7 @@
 #include "nlpc/core/log.h"
 #include "nlpc/models/checkpoint.h"
 #include "nlpc/models/hf_keys.h"
+#include "nlpc/models/layers/int8.h"
 #include "nlpc/models/bert/classifier.h"
 
 namespace nlpc::models {
@@ -123,22 +124,25 @@ void log_key_changes(const std::string& dir, const KeyReport& r) {
 
 std::shared_ptr<SequenceClassifier> load_classifier(const std::string& dir, c10::Device device,
                                                     const std::optional<ClassifierOptions>& options,
-                                                    torch::Dtype dtype) {
+                                                    torch::Dtype dtype, const std::string& precision) {
   ModelConfig config = load_model_config(dir);
   const std::string config_file = fs::is_directory(dir) ? (fs::path(dir) / "config.json").string() : dir;
   const ClassifierOptions opts = options ? *options : options_from_config(config, config_file);
   auto model = std::make_shared<SequenceClassifier>(config, opts);
   model->init_weights();
-  KeyReport keys;
-  StateDict weights =
-      adapt_hf_keys(load_checkpoint(dir, dtype), model->encoder().prefix(), key_set(module_state_dict(*model)), &keys);
-  log_key_changes(dir, keys);
   model->to(dtype);
+  StateDict raw = load_checkpoint(dir, dtype);
+  const bool quantize = int8::before_load(*model, raw, options ? "fp32" : precision, dir);
+  KeyReport keys;
+  StateDict weights = adapt_hf_keys(std::move(raw), model->encoder().prefix(), key_set(module_state_dict(*model)), &keys);
+  log_key_changes(dir, keys);
   if (options) {
     load_for_finetuning(*model, std::move(weights), dir);
   } else {
     load_state_dict_strict(*model, weights, dir);
   }
+  if (quantize) int8::quantize_module(*model);
+  int8::check_device(*model, device);
   model->to(device);
   return model;
 }

@@ -9,6 +9,7 @@
 
 #include "nlpc/core/error.h"
 #include "nlpc/core/system.h"
+#include "nlpc/models/layers/int8.h"
 #include "nlpc/models/layers/layers.h"
 
 namespace nlpc::models {
@@ -121,37 +122,54 @@ torch::Tensor MultiHeadAttentionImpl::project_out(const torch::Tensor& ctx) {
   return out ? linear_forward(ctx, out) : ctx;
 }
 
-std::pair<torch::Tensor, torch::Tensor> MultiHeadAttentionImpl::fused_weights() {
+MultiHeadAttentionImpl::Fused MultiHeadAttentionImpl::fused_weights() {
+  const bool quantized = int8::is_int8(q) && int8::is_int8(k) && int8::is_int8(v);
+  std::vector<torch::Tensor> scales;
+  if (quantized) scales = {int8::weight_scale(q), int8::weight_scale(k), int8::weight_scale(v)};
   std::vector<int64_t> key;
   for (const torch::nn::Linear* lin : {&q, &k, &v}) {
     for (const torch::Tensor* t : {&(*lin)->weight, &(*lin)->bias}) {
       key.push_back(t->defined() ? reinterpret_cast<int64_t>(t->data_ptr()) : 0);
       key.push_back(t->defined() ? static_cast<int64_t>(t->_version()) : -1);
+      key.push_back(t->defined() ? static_cast<int64_t>(t->scalar_type()) : -1);
     }
+  }
+  for (const auto& s : scales) {
+    key.push_back(reinterpret_cast<int64_t>(s.data_ptr()));
+    key.push_back(static_cast<int64_t>(s._version()));
   }
   std::lock_guard<std::mutex> lock(*mutex_);
   if (key != fused_key_ || !fused_weight_.defined()) {
-    // The score scale is folded into the query rows of the cached weight.
+    // The score scale is folded into the query rows of the cached weight (or of its int8 scales).
     c10::InferenceMode off(false);
-    fused_weight_ = torch::cat({q->weight * scale_, k->weight, v->weight}, 0);
+    if (quantized) {
+      fused_weight_ = torch::cat({q->weight, k->weight, v->weight}, 0);
+      fused_scale_ = torch::cat({scales[0] * scale_, scales[1], scales[2]}, 0);
+    } else {
+      fused_weight_ = torch::cat({q->weight * scale_, k->weight, v->weight}, 0);
+      fused_scale_ = torch::Tensor();
+    }
     fused_bias_ = torch::Tensor();
     if (q->bias.defined() || k->bias.defined() || v->bias.defined()) {
-      auto bias_or_zeros = [](const torch::nn::Linear& lin) {
-        return lin->bias.defined() ? lin->bias : torch::zeros({lin->weight.size(0)}, lin->weight.options());
+      const torch::TensorOptions bias_options = (q->bias.defined() ? q->bias : k->bias.defined() ? k->bias : v->bias).options();
+      auto bias_or_zeros = [&](const torch::nn::Linear& lin) {
+        return lin->bias.defined() ? lin->bias : torch::zeros({lin->weight.size(0)}, bias_options);
       };
       fused_bias_ = torch::cat({bias_or_zeros(q) * scale_, bias_or_zeros(k), bias_or_zeros(v)}, 0);
     }
     fused_key_ = key;
   }
-  return {fused_weight_, fused_bias_};
+  return {fused_weight_, fused_bias_, fused_scale_};
 }
 
 torch::Tensor MultiHeadAttentionImpl::fused_forward(const torch::Tensor& x, const torch::Tensor& bias) {
   // x: [batch, seq, hidden], bias: broadcastable to [batch, heads, seq, seq] or undefined
   const int64_t batch = x.size(0), seq = x.size(1), heads = options_.num_heads, d = options_.head_dim;
-  const auto [w, b] = fused_weights();
+  const Fused f = fused_weights();
+  const torch::Tensor &w = f.weight, &b = f.bias;
   const torch::Tensor x2 = x.reshape({batch * seq, x.size(2)});
-  torch::Tensor qkv = use_parallel_linear(x2, w) ? parallel_linear(x2, w, b)
+  torch::Tensor qkv = f.scale.defined()          ? int8::linear(x2, w, f.scale, b)
+                      : use_parallel_linear(x2, w) ? parallel_linear(x2, w, b)
                       : b.defined()              ? torch::addmm(b, x2, w.t())
                                                  : torch::mm(x2, w.t());  // [batch*seq, 3*inner]
   if (x2.size(0) >= 64 && fast_inference(x2) && (!bias.defined() || bias.dim() == 4)) {

@@ -7,6 +7,7 @@
 
 #include "nlpc/core/error.h"
 #include "nlpc/core/system.h"
+#include "nlpc/models/layers/int8.h"
 
 namespace nlpc::models {
 namespace {
@@ -123,11 +124,18 @@ torch::Tensor linear_forward(const torch::Tensor& x, const torch::nn::Linear& la
   const auto& b = layer->bias;
   auto sizes = x.sizes().vec();
   torch::Tensor x2 = x.reshape({-1, sizes.back()});
-  torch::Tensor y = use_parallel_linear(x2, w) ? parallel_linear(x2, w, b)
+  torch::Tensor y = w.scalar_type() == torch::kChar ? int8::linear(x2, w, int8::weight_scale(layer), b)
+                    : use_parallel_linear(x2, w)     ? parallel_linear(x2, w, b)
                     : b.defined()            ? torch::addmm(b, x2, w.t())
                                              : torch::mm(x2, w.t());
   sizes.back() = w.size(0);
   return y.view(sizes);
+}
+
+torch::Tensor apply_linear(const torch::Tensor& x, const torch::nn::Linear& layer) {
+  // torch::linear is LinearImpl::forward
+  return layer->weight.scalar_type() == torch::kChar ? linear_forward(x, layer)
+                                                      : torch::linear(x, layer->weight, layer->bias);
 }
 
 void hf_init_weights(torch::nn::Module& module, double std) {

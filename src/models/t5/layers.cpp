@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "nlpc/core/error.h"
+#include "nlpc/models/layers/layers.h"
 #include "nlpc/models/t5/t5.h"
 
 namespace nlpc::models {
@@ -142,12 +143,12 @@ torch::Tensor T5DenseImpl::forward(const torch::Tensor& x) {
   // x: [batch, len, d_model] -> [batch, len, d_ff] -> [batch, len, d_model]
   torch::Tensor h;
   if (wi_0) {
-    h = apply_activation(act_, wi_0(x)) * wi_1(x);
+    h = apply_activation(act_, apply_linear(x, wi_0)) * apply_linear(x, wi_1);
   } else {
-    h = apply_activation(act_, wi(x));
+    h = apply_activation(act_, apply_linear(x, wi));
   }
   h = torch::dropout(h, dropout_, is_training());
-  return wo(h);
+  return apply_linear(h, wo);
 }
 
 T5LayerFFImpl::T5LayerFFImpl(const T5Config& c) : dropout_(c.dropout_rate) {

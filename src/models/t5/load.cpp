@@ -13,6 +13,7 @@
 #include "nlpc/core/fs.h"
 #include "nlpc/models/checkpoint.h"
 #include "nlpc/models/hf_keys.h"
+#include "nlpc/models/layers/int8.h"
 #include "nlpc/models/registry.h"
 #include "nlpc/models/t5/t5.h"
 
@@ -74,9 +75,12 @@ void save_t5(const T5ForConditionalGenerationImpl& model, const std::string& dir
   save_safetensors((base / "model.safetensors").string(), model.hf_state_dict());
 }
 
-T5ForConditionalGeneration load_t5(const std::string& dir) {
+T5ForConditionalGeneration load_t5(const std::string& dir, const std::string& precision) {
   T5ForConditionalGeneration model(load_t5_config(dir));
-  model->load_state(load_checkpoint(dir), dir);
+  StateDict weights = load_checkpoint(dir);
+  const bool quantize = int8::before_load(*model, weights, precision, dir);
+  model->load_state(weights, dir);
+  if (quantize) int8::quantize_module(*model);
   model->eval();
   return model;
 }

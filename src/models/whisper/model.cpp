@@ -10,6 +10,7 @@
 #include "nlpc/core/fs.h"
 #include "nlpc/models/checkpoint.h"
 #include "nlpc/models/hf_keys.h"
+#include "nlpc/models/layers/layers.h"
 #include "nlpc/models/registry.h"
 
 namespace nlpc::models {
@@ -166,7 +167,7 @@ WhisperEncoderLayerImpl::WhisperEncoderLayerImpl(const WhisperConfig& c) {
 torch::Tensor WhisperEncoderLayerImpl::forward(const torch::Tensor& x) {
   // x: [b, s, d]
   auto h = x + self_attn->forward(self_attn_layer_norm(x));
-  return h + fc2(torch::gelu(fc1(final_layer_norm(h))));
+  return h + apply_linear(torch::gelu(apply_linear(final_layer_norm(h), fc1)), fc2);
 }
 
 WhisperDecoderLayerImpl::WhisperDecoderLayerImpl(const WhisperConfig& c) {
@@ -186,7 +187,7 @@ torch::Tensor WhisperDecoderLayerImpl::forward(const torch::Tensor& x, const tor
   // x: [b, t, d], encoder_out: [b, s, d]
   auto h = x + self_attn->forward(self_attn_layer_norm(x), {}, self_cache);
   h = h + encoder_attn->forward(encoder_attn_layer_norm(h), {}, cross_cache, encoder_out);
-  return h + fc2(torch::gelu(fc1(final_layer_norm(h))));
+  return h + apply_linear(torch::gelu(apply_linear(final_layer_norm(h), fc1)), fc2);
 }
 
 // ---- encoder / decoder ----

@@ -21,10 +21,11 @@ namespace fs = std::filesystem;
 // Transcription settings for scoring and pipelines: deterministic greedy decoding without
 // timestamps (as fine-tuned Whisper models and nlpc-trained ones are used), one window per clip
 // for short clips, language detected unless given.
-TranscribeOptions scoring_options(const std::string& model, const std::string& device) {
+TranscribeOptions scoring_options(const std::string& model, const std::string& device, const std::string& precision) {
   TranscribeOptions t;
   t.model = model;
   t.device = device;
+  t.precision = precision;
   t.timestamps = false;
   t.temperatures = {0.0};
   t.condition_on_previous_text = false;

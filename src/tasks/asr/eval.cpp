@@ -52,7 +52,7 @@ void print_asr_table(const runs::Run& run, const AsrScoreSettings& opts, size_t 
 
 eval::MetricSet score_asr_model(const AsrScoreSettings& opts, runs::Run& run, const std::string& prefix, int64_t step) {
   AsrManifest m = read_asr_manifest(opts.data, opts.audio_column, opts.text_column, opts.format);
-  auto topts = scoring_options(opts.model, opts.device);
+  auto topts = scoring_options(opts.model, opts.device, opts.precision);
   topts.language = opts.language;
   WhisperTranscriber tr(topts);
   if (prefix == "test/" && step == 0) run.log_param("model.type", "whisper");
@@ -127,6 +127,7 @@ std::map<std::string, double> evaluate_asr(const EvalCommandOptions& opts, runs:
   s.text_column = opts.spec.text_column;
   s.language = opts.language;
   s.device = opts.device;
+  s.precision = opts.precision;
   s.normalize = opts.asr_normalize;
   s.bootstrap = opts.bootstrap;
   s.ci = opts.ci;

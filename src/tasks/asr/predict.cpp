@@ -35,7 +35,7 @@ class TempFile {
 
 PredictStats predict_speech(const PredictOptions& opts) {
   AsrManifest m = read_asr_manifest(opts.input, opts.audio_column, "", opts.input_format);
-  auto topts = scoring_options(opts.asr_model, opts.device);
+  auto topts = scoring_options(opts.asr_model, opts.device, opts.precision);
   topts.language = opts.asr_language;
   WhisperTranscriber tr(topts);
   std::vector<std::string> hyps = transcribe_manifest(tr, m, "transcribe");

@@ -21,6 +21,7 @@
 #include "nlpc/models/device.h"
 #include "nlpc/models/whisper/whisper.h"
 #include "nlpc/models/whisper/decode.h"
+#include "nlpc/models/layers/int8.h"
 #include "nlpc/io/transcript.h"
 #include "nlpc/text/tokenizer.h"
 
@@ -55,7 +56,11 @@ void load_model(Loaded& l, const TranscribeOptions& o) {
   l.window = cfg.input_frames();
   l.device = resolve_device(o.device);
   l.model = WhisperForConditionalGeneration(cfg);
-  l.model->load_state(load_checkpoint(o.model), o.model);
+  StateDict weights = load_checkpoint(o.model);
+  const bool quantize = int8::before_load(*l.model, weights, o.precision, o.model);
+  l.model->load_state(weights, o.model);
+  if (quantize) int8::quantize_module(*l.model);
+  int8::check_device(*l.model, l.device);
   l.model->to(l.device);
   l.model->eval();
   const std::string tok_dir = o.tokenizer.empty() ? o.model : o.tokenizer;
@@ -284,6 +289,10 @@ std::vector<std::string> WhisperTranscriber::languages() const {
   if (!impl_->tokens.multilingual) return {"en"};
   for (const auto& l : impl_->tokens.languages) out.push_back(l.first);
   return out;
+}
+
+void WhisperTranscriber::save_weights(const std::string& file) const {
+  save_safetensors(file, impl_->model->state());
 }
 
 int64_t WhisperTranscriber::num_parameters() const {

@@ -5,6 +5,7 @@
 #include "nlpc/core/config.h"
 #include "nlpc/core/error.h"
 #include "nlpc/core/fs.h"
+#include "nlpc/core/log.h"
 #include "nlpc/core/system.h"
 #include "nlpc/models/ngram/linear.h"
 #include "nlpc/models/registry.h"
@@ -36,10 +37,16 @@ class NgramClassifier : public TextClassifier {
 
 }  // namespace
 
-std::unique_ptr<TextClassifier> load_torch_classifier(const std::string& dir, const nlohmann::json& config,
-                                                      const std::string& device);
+void TextClassifier::save_weights(const std::string& file) const {
+  throw UsageError("cannot write " + file + ": the " + architecture() +
+                   " model has no tensors to quantize (int8 applies to the Transformer models)");
+}
 
-std::unique_ptr<TextClassifier> load_text_classifier(const std::string& dir, const std::string& device) {
+std::unique_ptr<TextClassifier> load_torch_classifier(const std::string& dir, const nlohmann::json& config,
+                                                      const std::string& device, const std::string& precision);
+
+std::unique_ptr<TextClassifier> load_text_classifier(const std::string& dir, const std::string& device,
+                                                     const std::string& precision) {
   const nlohmann::json config = models::read_model_config(dir);
   const std::string type = config.value("model_type", "");
   if (!type.empty()) {
@@ -49,8 +56,11 @@ std::unique_ptr<TextClassifier> load_text_classifier(const std::string& dir, con
                                       family.task);
     }
   }
-  if (type == "nlpc-ngram") return std::make_unique<NgramClassifier>(models::NgramModel::load(dir));
-  return load_torch_classifier(dir, config, device);
+  if (type == "nlpc-ngram") {
+    if (precision == "int8") spdlog::info("{}: the n-gram model has no int8 path; --precision int8 ignored", dir);
+    return std::make_unique<NgramClassifier>(models::NgramModel::load(dir));
+  }
+  return load_torch_classifier(dir, config, device, precision);
 }
 
 }  // namespace nlpc

@@ -16,7 +16,7 @@ namespace nlpc {
 std::map<std::string, double> evaluate_classification(const EvalCommandOptions& opts, runs::Run& run) {
   log_eval_params(run, opts);
   std::map<std::string, double> aggregate;
-  auto clf = load_text_classifier(opts.model, opts.device);
+  auto clf = load_text_classifier(opts.model, opts.device, opts.precision);
   run.log_param("model.type", clf->architecture());
   DataSpec spec = opts.spec;
   spec.multilabel = clf->multilabel();

@@ -134,7 +134,7 @@ void write_row(io::RowSink& sink, const Layout& l, const io::TableRecord& row, c
 PredictStats predict_classification(const PredictOptions& opts) {
   if (!opts.asr_model.empty()) return predict_speech(opts);  // src/tasks/asr/predict.cpp
   if (opts.top_k < 1) throw UsageError("--top-k must be >= 1");
-  auto clf = load_text_classifier(opts.model, opts.device);
+  auto clf = load_text_classifier(opts.model, opts.device, opts.precision);
   io::TableReader reader = open_predict_input(opts);
   const auto columns = reader.columns();
   const std::vector<size_t> text_cols = text_column_indices(reader, opts.text_column);

@@ -7,6 +7,7 @@
 #include "nlpc/tasks/encoding.h"
 #include "nlpc/core/error.h"
 #include "nlpc/models/bert/classifier.h"
+#include "nlpc/models/checkpoint.h"
 #include "nlpc/models/device.h"
 #include "nlpc/tasks/classification/classifier.h"
 #include "nlpc/text/tokenizer.h"
@@ -16,9 +17,10 @@ namespace {
 
 class TorchClassifier : public TextClassifier {
  public:
-  TorchClassifier(const std::string& dir, const nlohmann::json& config, const std::string& device)
+  TorchClassifier(const std::string& dir, const nlohmann::json& config, const std::string& device,
+                  const std::string& precision)
       : device_(resolve_device(device)) {
-    model_ = models::load_classifier(dir, device_);
+    model_ = models::load_classifier(dir, device_, std::nullopt, torch::kFloat, precision);
     model_->eval();
     tokenizer_ = text::load_tokenizer(dir);
     labels_ = model_->options().labels;
@@ -43,6 +45,9 @@ class TorchClassifier : public TextClassifier {
     return n;
   }
   bool prefers_length_batching() const override { return true; }
+  void save_weights(const std::string& file) const override {
+    models::save_safetensors(file, models::module_state_dict(*model_));
+  }
   size_t default_batch_size() const override { return 32; }
 
   // texts: n strings -> probabilities [n, labels]
@@ -92,14 +97,14 @@ class TorchClassifier : public TextClassifier {
 }  // namespace
 
 std::unique_ptr<TextClassifier> load_torch_classifier(const std::string& dir, const nlohmann::json& config,
-                                                      const std::string& device) {
+                                                      const std::string& device, const std::string& precision) {
   const std::string type = config.value("model_type", "");
   if (type != "bert" && type != "distilbert") {
     throw InputError(dir + "/config.json", 0, 0,
                      "model_type '" + type + "' is not a text classifier nlpc can load (supported: nlpc-ngram, "
                      "bert, distilbert)");
   }
-  return std::make_unique<TorchClassifier>(dir, config, device);
+  return std::make_unique<TorchClassifier>(dir, config, device, precision);
 }
 
 }  // namespace nlpc

@@ -67,7 +67,7 @@ SummaryEvaluation evaluate_summarizer(Summarizer& sum, const SummarySet& data, c
 
 std::map<std::string, double> evaluate_summarization(const EvalCommandOptions& opts, runs::Run& run) {
   const SummarizeOptions& so = opts.summarize;
-  Summarizer sum(opts.model, opts.device);
+  Summarizer sum(opts.model, opts.device, opts.precision);
   if (so.source_prefix) sum.set_source_prefix(*so.source_prefix);
   models::GenerationOptions g = sum.generation();
   apply_overrides(g, so.gen);

@@ -14,7 +14,7 @@
 namespace nlpc {
 PredictStats predict_summarization(const PredictOptions& opts) {
   const SummarizeOptions& so = opts.summarize;
-  Summarizer sum(opts.model, opts.device);
+  Summarizer sum(opts.model, opts.device, opts.precision);
   if (so.source_prefix) sum.set_source_prefix(*so.source_prefix);
   models::GenerationOptions g = sum.generation();
   apply_overrides(g, so.gen);

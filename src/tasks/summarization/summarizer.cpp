@@ -13,7 +13,9 @@
 #include "nlpc/core/progress.h"
 #include "nlpc/models/registry.h"
 #include "nlpc/core/signals.h"
+#include "nlpc/models/checkpoint.h"
 #include "nlpc/models/device.h"
+#include "nlpc/models/layers/int8.h"
 
 namespace nlpc {
 namespace fs = std::filesystem;
@@ -33,7 +35,11 @@ std::string model_source_prefix(const std::string& dir) {
   return "";
 }
 
-Summarizer::Summarizer(const std::string& dir, const std::string& device) {
+void Summarizer::save_weights(const std::string& file) const {
+  models::save_safetensors(file, model_->hf_state_dict());
+}
+
+Summarizer::Summarizer(const std::string& dir, const std::string& device, const std::string& precision) {
   if (!file_exists((fs::path(dir) / "config.json").string())) {
     throw InputError(dir, 0, 0, "not a model folder: config.json is missing");
   }
@@ -44,7 +50,8 @@ Summarizer::Summarizer(const std::string& dir, const std::string& device) {
                          cfg.value("model_type", std::string("?")) + "\"");
   }
   device_ = resolve_device(device);
-  model_ = models::load_t5(dir);
+  model_ = models::load_t5(dir, precision);
+  models::int8::check_device(*model_, device_);
   model_->to(device_);
   model_->eval();
   tok_ = text::load_tokenizer(dir);

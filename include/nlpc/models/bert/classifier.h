@@ -120,9 +120,14 @@ std::shared_ptr<SequenceClassifier> create_classifier(const ModelConfig& config,
 //   (cls.*, vocab_*, lm_head, fit_dense) and other classification heads are ignored; one log line
 //   lists what was ignored and newly initialised; any other key is an error (docs/models.md).
 // Both: key fix-ups of models/hf_keys.h first (gamma/beta, position_ids, base-model prefix).
+// precision (inference only): "auto" runs the weights as stored (float, or int8 folders written by
+// `nlpc models quantize`), "fp32" dequantizes int8 folders, "int8" quantizes the encoder's Linear
+// layers after loading (nlpc/models/layers/int8.h). Fine-tuning (options given) starts from float
+// weights: an int8 folder is dequantized.
 std::shared_ptr<SequenceClassifier> load_classifier(const std::string& dir, c10::Device device,
                                                     const std::optional<ClassifierOptions>& options = std::nullopt,
-                                                    torch::Dtype dtype = torch::kFloat);
+                                                    torch::Dtype dtype = torch::kFloat,
+                                                    const std::string& precision = "auto");
 
 // Writes <dir>/config.json and <dir>/model.safetensors (atomically) and copies the tokenizer files
 // found in `tokenizer_dir` (tokenizer.json, tokenizer_config.json, vocab.txt, special_tokens_map.json,

@@ -91,14 +91,18 @@ class MultiHeadAttentionImpl : public torch::nn::Module {
   torch::Tensor split_heads(const torch::Tensor& x) const;
   // Self-attention through the fused QKV projection (inference, no cache).
   torch::Tensor fused_forward(const torch::Tensor& x, const torch::Tensor& bias);
-  // Cached [3 * inner, hidden] weight and [3 * inner] bias (undefined when no projection has one).
-  std::pair<torch::Tensor, torch::Tensor> fused_weights();
+  // Cached [3 * inner, hidden] weight, [3 * inner] bias (undefined when no projection has one) and,
+  // for int8 projections (nlpc/models/layers/int8.h), [3 * inner] weight scales (undefined for float).
+  struct Fused {
+    torch::Tensor weight, bias, scale;
+  };
+  Fused fused_weights();
   torch::Tensor project_out(const torch::Tensor& ctx);
 
   AttentionOptions options_;
   double scale_ = 1.0;
   std::shared_ptr<std::mutex> mutex_ = std::make_shared<std::mutex>();
-  torch::Tensor fused_weight_, fused_bias_;
+  torch::Tensor fused_weight_, fused_bias_, fused_scale_;
   std::vector<int64_t> fused_key_;
 };
 TORCH_MODULE(MultiHeadAttention);

@@ -26,6 +26,10 @@ torch::Tensor attention_bias(const torch::Tensor& attention_mask, torch::Dtype d
 // y = x W^T + b over the last dimension through one addmm (x may be [.., in]).
 torch::Tensor linear_forward(const torch::Tensor& x, const torch::nn::Linear& layer);
 
+// The Linear's own forward (torch::linear) for float weights, linear_forward's int8 kernel for int8
+// weights (T5 and Whisper feed-forward blocks: their float path stays torch's, bit for bit).
+torch::Tensor apply_linear(const torch::Tensor& x, const torch::nn::Linear& layer);
+
 // LayerNorm `ln` applied functionally (the BERT-family blocks call it on their own tensors).
 torch::Tensor layer_norm_forward(const torch::Tensor& x, const torch::nn::LayerNorm& ln);
 

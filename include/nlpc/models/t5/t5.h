@@ -233,7 +233,8 @@ TORCH_MODULE(T5ForConditionalGeneration);
 
 // Builds a T5 from a HF folder: config.json + weights (model.safetensors / shards / pytorch_model.bin),
 // loaded strictly. float32, CPU; move with ->to(device) afterwards.
-T5ForConditionalGeneration load_t5(const std::string& dir);
+// precision: "auto" (as stored), "fp32" or "int8" (nlpc/models/layers/int8.h).
+T5ForConditionalGeneration load_t5(const std::string& dir, const std::string& precision = "auto");
 
 // Writes a HF folder: config.json (t5_config_to_json) and model.safetensors (hf_state_dict), both
 // atomically; `dir` is created when missing. Loads back with load_t5 and with transformers.

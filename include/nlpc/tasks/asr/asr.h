@@ -38,6 +38,7 @@ struct AsrScoreSettings {
   std::string audio_column = "audio", text_column = "text";
   std::string language;  // code or name, or auto; empty: the model's generation_config language
   std::string device = "cpu";
+  std::string precision = "auto";  // auto (as stored) | fp32 | int8 (nlpc/models/layers/int8.h)
   bool normalize = true;  // lower-case and strip punctuation before scoring
   int64_t bootstrap = 0;
   double ci = 0.95;
@@ -65,7 +66,8 @@ PredictStats predict_speech(const PredictOptions& opts);
 
 // Transcription settings for scoring and pipelines: deterministic greedy decoding without
 // timestamps, one window per clip for short clips, language detected unless given.
-TranscribeOptions scoring_options(const std::string& model, const std::string& device);
+TranscribeOptions scoring_options(const std::string& model, const std::string& device,
+                                  const std::string& precision = "auto");
 // The transcript of every recording of `m` (stripped), with a progress bar named `what`; an
 // unreadable audio file is an InputError naming the manifest, the line and the column.
 std::vector<std::string> transcribe_manifest(WhisperTranscriber& tr, const AsrManifest& m, const std::string& what);

@@ -45,6 +45,7 @@ struct TranscribeOptions {
   std::string initial_prompt;
   uint64_t seed = 0;
   std::string device = "cpu";
+  std::string precision = "auto";  // auto (as stored) | fp32 | int8 (nlpc/models/layers/int8.h)
   audio::AudioOptions audio;
   bool progress = true;              // a progress bar per recording
 };
@@ -78,6 +79,8 @@ class WhisperTranscriber {
   std::vector<std::string> languages() const;  // language codes of the vocabulary, in token order
   int64_t num_parameters() const;
   int64_t window_frames() const;
+  // Writes the weights as loaded (int8 layers included) as one safetensors file (HF Whisper names).
+  void save_weights(const std::string& file) const;
   struct Impl;
 
  private:

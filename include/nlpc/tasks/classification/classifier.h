@@ -34,11 +34,17 @@ class TextClassifier {
   // Whether sorting a batch by text length speeds it up (padding-based models).
   virtual bool prefers_length_batching() const { return false; }
   virtual size_t default_batch_size() const { return 32; }
+  // Writes the model's weights as loaded (int8 layers included) as one safetensors file, under the
+  // names its folder loads back (`nlpc models quantize`). UsageError for models without tensors.
+  virtual void save_weights(const std::string& file) const;
 };
 
 // Loads a model folder written by `nlpc train` (or a Hugging Face sequence-classification folder):
 // dispatches on config.json's model_type. Throws InputError naming the folder and what is missing.
-std::unique_ptr<TextClassifier> load_text_classifier(const std::string& dir, const std::string& device = "cpu");
+// precision: "auto" (as stored), "fp32" or "int8" (BERT family; the n-gram model has one precision
+// and ignores it).
+std::unique_ptr<TextClassifier> load_text_classifier(const std::string& dir, const std::string& device = "cpu",
+                                                     const std::string& precision = "auto");
 
 
 }  // namespace nlpc

@@ -20,8 +20,9 @@ class Run;
 class Summarizer {
  public:
   // Loads <dir> (config.json + weights, spiece.model / tokenizer.json, generation_config.json).
-  // Throws InputError when the folder is not a T5 model.
-  Summarizer(const std::string& dir, const std::string& device);
+  // Throws InputError when the folder is not a T5 model. precision: "auto" (as stored), "fp32" or
+  // "int8" (nlpc/models/layers/int8.h).
+  Summarizer(const std::string& dir, const std::string& device, const std::string& precision = "auto");
 
   // Summaries of `texts` (source prefix added, truncated to max_length), in input order; batches of
   // `batch_size` texts of similar length.
@@ -33,6 +34,8 @@ class Summarizer {
   void set_source_prefix(std::string p) { prefix_ = std::move(p); }
   int64_t max_length() const { return max_length_; }
   int64_t num_parameters() const;
+  // Writes the weights as loaded (int8 layers included) as one safetensors file (HF T5 names).
+  void save_weights(const std::string& file) const;
 
  private:
   models::T5ForConditionalGeneration model_{nullptr};
