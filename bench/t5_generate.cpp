@@ -1,17 +1,20 @@
 // Generation speed of a t5-small-shaped model (random init, relu, tied embeddings): greedy decoding
 // of exactly NEW tokens per row (eos disabled), best of REPEATS runs after a warm-up.
 //   bench_t5_generate BATCH NEW_TOKENS SRC_LEN CACHE(0|1) REPEATS [THREADS]
+// NLPC_BENCH_PRECISION=int8 quantizes the stacks' Linear layers (nlpc/models/layers/int8.h).
 // Prints one JSON line; scripts/bench/t5_generate.sh runs it next to scripts/ref/t5_ref.py bench.
 #include <chrono>
 #include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
+#include <string>
 
 #include <torch/torch.h>
 
 #include "nlpc/core/system.h"
 #include "nlpc/models/generation/hf_generate.h"
+#include "nlpc/models/layers/int8.h"
 #include "nlpc/models/t5/t5.h"
 
 int main(int argc, char** argv) {
@@ -32,6 +35,8 @@ int main(int argc, char** argv) {
   torch::manual_seed(0);
   t5_init_weights(*model);
   model->eval();
+  const char* precision = std::getenv("NLPC_BENCH_PRECISION");
+  if (precision != nullptr && std::string(precision) == "int8") int8::quantize_module(*model);
   auto ids = torch::randint(2, 32000, {batch, src}, torch::kLong);
   auto mask = torch::ones({batch, src}, torch::kLong);
   GenerationOptions o;

@@ -1,5 +1,6 @@
 // Whisper speed on CPU: encoder ms per 30 s window and decoder tokens/s (greedy, K/V caches).
 // Usage: bench_whisper_rtf MODEL_DIR FEATURES.npy [tokens=100] [repeats=3] [threads=all]
+// NLPC_BENCH_PRECISION=int8 quantizes the stacks' Linear layers (nlpc/models/layers/int8.h).
 // Driven by scripts/bench/whisper_rtf.sh, which runs the same measurement in Python PyTorch eager.
 #include <chrono>
 #include <cstdio>
@@ -8,6 +9,7 @@
 #include "nlpc/audio/mel.h"
 #include "nlpc/core/system.h"
 #include "nlpc/models/checkpoint.h"
+#include "nlpc/models/layers/int8.h"
 #include "nlpc/models/whisper/whisper.h"
 
 using namespace nlpc;
@@ -25,6 +27,9 @@ int main(int argc, char** argv) {
   models::WhisperForConditionalGeneration m(cfg);
   m->load_state(models::load_checkpoint(argv[1]), argv[1]);
   m->eval();
+  const char* precision = std::getenv("NLPC_BENCH_PRECISION");
+  const bool int8 = precision != nullptr && std::string(precision) == "int8";
+  if (int8) models::int8::quantize_module(*m);
   auto feats = audio::read_npy(argv[2]).slice(1, 0, cfg.input_frames()).unsqueeze(0);
   using clock = std::chrono::steady_clock;
   auto enc = m->encode(feats);  // warm-up
@@ -42,7 +47,7 @@ int main(int argc, char** argv) {
     }
     dec_best = std::min(dec_best, std::chrono::duration<double>(clock::now() - t0).count());
   }
-  std::printf("nlpc   threads %d: encoder %.1f ms/window, decoder %.1f tokens/s (%d tokens, best of %d)\n",
-              num_threads(), enc_best * 1000, tokens / dec_best, tokens, repeats);
+  std::printf("nlpc %s threads %d: encoder %.1f ms/window, decoder %.1f tokens/s (%d tokens, best of %d)\n",
+              int8 ? "int8" : "fp32", num_threads(), enc_best * 1000, tokens / dec_best, tokens, repeats);
   return 0;
 }

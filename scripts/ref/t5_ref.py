@@ -118,19 +118,24 @@ class T5Ref:
     def __init__(self, cfg, W):
         self.c = config_defaults(cfg)
         self.W = W
+        self.L = {}  # weight-name prefix -> module replacing `x @ W[prefix + ".weight"].t()` (int8 bench)
+
+    def lin(self, p, x):
+        m = self.L.get(p)
+        return m(x) if m is not None else x @ self.W[p + ".weight"].t()
 
     def attn(self, p, x, kv, bias, cache=None, cross=False):
-        c, W = self.c, self.W
+        c = self.c
         b, q_len = x.shape[:2]
         h, d = c["num_heads"], c["d_kv"]
         shape = lambda t: t.view(b, -1, h, d).transpose(1, 2)
-        q = shape(x @ W[p + "q.weight"].t())
+        q = shape(self.lin(p + "q", x))
         if cross and cache is not None and "k" in cache:
             k, v = cache["k"], cache["v"]
         else:
             src = kv if cross else x
-            k = shape(src @ W[p + "k.weight"].t())
-            v = shape(src @ W[p + "v.weight"].t())
+            k = shape(self.lin(p + "k", src))
+            v = shape(self.lin(p + "v", src))
             if cache is not None and not cross and "k" in cache:
                 k = torch.cat([cache["k"], k], 2)
                 v = torch.cat([cache["v"], v], 2)
@@ -139,7 +144,7 @@ class T5Ref:
         scores = q @ k.transpose(3, 2) + bias
         wts = torch.softmax(scores.float(), -1).type_as(scores)
         out = (wts @ v).transpose(1, 2).reshape(b, q_len, h * d)
-        return out @ W[p + "o.weight"].t()
+        return self.lin(p + "o", out)
 
     def rel_bias(self, stack, q_len, k_len, past, bidirectional):
         c = self.c
@@ -150,12 +155,12 @@ class T5Ref:
         return table[bk].permute(2, 0, 1).unsqueeze(0)
 
     def ff(self, p, x):
-        c, W = self.c, self.W
+        c = self.c
         if c["gated"]:
-            hh = act_fn(c["act"], x @ W[p + "wi_0.weight"].t()) * (x @ W[p + "wi_1.weight"].t())
+            hh = act_fn(c["act"], self.lin(p + "wi_0", x)) * self.lin(p + "wi_1", x)
         else:
-            hh = act_fn(c["act"], x @ W[p + "wi.weight"].t())
-        return hh @ W[p + "wo.weight"].t()
+            hh = act_fn(c["act"], self.lin(p + "wi", x))
+        return self.lin(p + "wo", hh)
 
     def embed(self, ids):
         return self.W["shared.weight"][ids]
@@ -515,8 +520,50 @@ def main():
         sys.exit(2)
 
 
+def quantize_blocks(m):
+    """int8 dynamic quantization (as bert_ref.py's apply_precision: engine onednn, per-channel qint8
+    weights) of the Linear layers inside the encoder / decoder blocks (q, k, v, o, wi / wi_0 / wi_1, wo).
+    The reference keeps weights in a dict, so each one is wrapped in a bias-free nn.Linear (under a
+    holder module, its dotted name with '.' -> '/'), quantized, and routed through T5Ref.lin; the
+    embedding, the relative-attention bias, the RMS norms and the (tied) LM head stay fp32."""
+    import torch.nn as nn
+    engine = "onednn"
+    if engine not in torch.backends.quantized.supported_engines:
+        sys.exit(f"t5_ref: NLPC_BENCH_PRECISION=int8 needs the quantized engine {engine!r}; this torch "
+                 f"{torch.__version__} supports {torch.backends.quantized.supported_engines}")
+    torch.backends.quantized.engine = engine
+    from torch.ao.nn.quantized.dynamic import Linear as DynamicQuantizedLinear
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+    prefixes = [k[:-len(".weight")] for k in m.W if k.startswith(("encoder.block.", "decoder.block."))
+                and k.rsplit(".", 2)[-2] in ("q", "k", "v", "o", "wi", "wi_0", "wi_1", "wo")]
+    holder = nn.Module()
+    for p in prefixes:
+        w = m.W[p + ".weight"]
+        lin = nn.Linear(w.shape[1], w.shape[0], bias=False)
+        lin.weight = nn.Parameter(w, requires_grad=False)
+        holder.add_module(p.replace(".", "/"), lin)
+    names = [n for n, mod in holder.named_modules() if isinstance(mod, nn.Linear)]
+    q = quantize_dynamic(holder.eval(), qconfig_spec={n: per_channel_dynamic_qconfig for n in names},
+                         dtype=torch.qint8)
+    done = {n: mod for n, mod in q.named_modules() if isinstance(mod, DynamicQuantizedLinear)}
+    c = m.c
+    per_block = 2 if c["gated"] else 1
+    expect = c["num_layers"] * (4 + 1 + per_block) + c["num_decoder_layers"] * (8 + 1 + per_block)
+    assert sorted(done) == sorted(names) and len(done) == expect, (sorted(done), expect)
+    for n, mod in done.items():
+        p = n.replace("/", ".")
+        m.L[p] = mod
+        del m.W[p + ".weight"]  # a path that missed T5Ref.lin would fail instead of running fp32
+    print(f"t5_ref: int8 dynamic quantization (engine {engine}, per-channel qint8 weights) of "
+          f"{len(done)} encoder/decoder block Linear modules (embeddings, norms, LM head fp32)", file=sys.stderr)
+
+
 def bench(args):
-    """bench BATCH NEW_TOKENS SRC_LEN CACHE(0/1) REPEATS: t5-small shape, random init, greedy without eos."""
+    """bench BATCH NEW_TOKENS SRC_LEN CACHE(0/1) REPEATS [THREADS]: t5-small shape, random init, greedy
+    without eos. NLPC_BENCH_PRECISION=int8 (default fp32) quantizes the block Linear layers (quantize_blocks)."""
+    precision = os.environ.get("NLPC_BENCH_PRECISION", "fp32")
+    if precision not in ("fp32", "int8"):
+        sys.exit(f"t5_ref: unknown NLPC_BENCH_PRECISION {precision!r} (fp32 or int8)")
     batch, new, src, use_cache, reps = [int(a) for a in args[:5]]
     threads = int(args[5]) if len(args) > 5 else torch.get_num_threads()
     torch.set_num_threads(threads)
@@ -525,6 +572,8 @@ def bench(args):
     torch.manual_seed(0)
     W = init_weights(cfg, 0)
     m = T5Ref(cfg, W)
+    if precision == "int8":
+        quantize_blocks(m)
     m.c["eos_token_id"] = -1  # never stop early: every run generates exactly NEW tokens
     ids = torch.randint(2, 32000, (batch, src))
     mask = torch.ones(batch, src, dtype=torch.long)
@@ -537,7 +586,7 @@ def bench(args):
         best_cpu = min(best_cpu, time.process_time() - c0)
         best = min(best, time.perf_counter() - t0)
     assert out.shape[1] == new + 1
-    print(json.dumps({"impl": "python", "batch": batch, "new_tokens": new, "cache": bool(use_cache),
+    print(json.dumps({"impl": "python", "precision": precision, "batch": batch, "new_tokens": new, "cache": bool(use_cache),
                       "seconds": best, "tokens_per_s": batch * new / best, "cpu_seconds": best_cpu,
                       "tokens_per_cpu_s": batch * new / best_cpu}))
 

@@ -16,7 +16,7 @@ using nlpc::test::run_nlpc;
 using nlpc::test::TempDir;
 namespace fs = std::filesystem;
 
-TEST_CASE("int8: models quantize a T5 summarizer; the folder summarizes as --precision int8 does", "[e2e][int8]") {
+TEST_CASE("int8: models quantize a T5 summarizer, the folder summarizes as --precision int8 does", "[e2e][int8]") {
   const auto& trained = nlpc::test::trained_summarizer();
   REQUIRE(!trained.run_dir.empty());
   TempDir d;
@@ -79,7 +79,7 @@ TEST_CASE("int8: Whisper transcribes with --precision int8 and from a quantized 
   CHECK(t(d.file("wq"), "") == on_the_fly);
 }
 
-TEST_CASE("int8: --version names the engine; bad precision and n-gram folders are clear errors", "[e2e][int8]") {
+TEST_CASE("int8: --version names the engine, bad precision and n-gram folders are clear errors", "[e2e][int8]") {
   auto v = run_nlpc("--version");
   REQUIRE(v.exit_code == 0);
   CHECK((v.out.find("int8: onednn") != std::string::npos || v.out.find("int8: qnnpack") != std::string::npos));

@@ -38,7 +38,9 @@ torch::Tensor q8_emulate(const torch::Tensor& x, const torch::Tensor& qw, const 
   const double lo = std::min(0.0, x.min().item<double>()), hi = std::max(0.0, x.max().item<double>());
   const double sx = (hi - lo) / 255.0;
   const double zp = std::clamp(std::nearbyint(-lo / sx), 0.0, 255.0);
-  const torch::Tensor xq = torch::clamp(torch::round(x.to(torch::kDouble) / sx) + zp, 0, 255);
+  // as the kernel (and torch.quantize_per_tensor) rounds: rint(x * float(1 / scale)) in float32
+  const torch::Tensor inv = torch::full({}, 1.0f / static_cast<float>(sx));
+  const torch::Tensor xq = torch::clamp(torch::round(x * inv).to(torch::kDouble) + zp, 0, 255);
   torch::Tensor acc = torch::mm(xq - zp, qw.to(torch::kDouble).t());  // integers, exact in double
   torch::Tensor y = acc * sx * scale.to(torch::kDouble).unsqueeze(0);
   if (b.defined()) y = y + b.to(torch::kDouble);

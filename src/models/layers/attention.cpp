@@ -6,6 +6,7 @@
 #include <limits>
 
 #include <ATen/Parallel.h>
+#include <ATen/ThreadLocalState.h>
 
 #include "nlpc/core/error.h"
 #include "nlpc/core/system.h"
@@ -36,7 +37,9 @@ torch::Tensor parallel_attention(const torch::Tensor& qkv, const torch::Tensor& 
   const int64_t batch = qkv.size(0), seq = qkv.size(1), inner = heads * head_dim;
   torch::Tensor ctx = torch::empty({batch, seq, inner}, qkv.options());
   BlasThreadsScope single(1);
+  const at::ThreadLocalState state;  // grad / inference mode of the caller, for the OpenMP workers
   at::parallel_for(0, batch * heads, 1, [&](int64_t begin, int64_t end) {
+    at::ThreadLocalStateGuard guard(state);
     torch::Tensor scores = torch::empty({seq, seq}, qkv.options());
     for (int64_t i = begin; i < end; ++i) {
       const int64_t bi = i / heads, h = i % heads;

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <regex>
 
+#include <ATen/Parallel.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <ATen/native/quantized/PackedParams.h>
 
@@ -46,6 +47,29 @@ ActivationParams activation_params(const torch::Tensor& x2) {
   p.scale = (hi - lo) / 255.0;
   p.zero_point = std::clamp<int64_t>(static_cast<int64_t>(std::nearbyint(-lo / p.scale)), 0, 255);
   return p;
+}
+
+// x (float32, contiguous) -> uint8 clamp(rint(x * (1 / scale)) + zero_point, 0, 255), the
+// rounding of torch.quantize_per_tensor, in parallel chunks (libtorch's own kernel is ~8x slower here).
+torch::Tensor quantize_activations(const torch::Tensor& x, const ActivationParams& p) {
+  torch::Tensor q = torch::empty(x.sizes(), torch::kByte);
+  const float* in = x.data_ptr<float>();
+  uint8_t* out = q.data_ptr<uint8_t>();
+  const float inv = 1.0f / static_cast<float>(p.scale);
+  const float zp = static_cast<float>(p.zero_point);
+  const float lo = -zp, hi = 255.0f - zp;  // clamping before rounding: same result, small magnitudes
+  // Adding and subtracting 1.5 * 2^23 rounds a float of magnitude < 2^22 to an integer, half to even
+  // (the default rounding mode), as rint does, but inline and vectorizable.
+  constexpr float kRound = 12582912.0f;
+  at::parallel_for(0, x.numel(), 1 << 16, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      float v = in[i] * inv;
+      v = v < lo ? lo : (v > hi ? hi : v);
+      v = (v + kRound) - kRound;
+      out[i] = static_cast<uint8_t>(static_cast<int32_t>(v + zp));
+    }
+  });
+  return q;
 }
 
 #ifdef NLPC_INT8_DNNL
@@ -124,7 +148,7 @@ struct DnnlPacked : Packed {
   torch::Tensor apply(const torch::Tensor& x2, const torch::Tensor& b) override {
     const int64_t rows = x2.size(0);
     const ActivationParams p = activation_params(x2);
-    const torch::Tensor xq = torch::quantize_per_tensor(x2, p.scale, p.zero_point, torch::kQUInt8);
+    const torch::Tensor xq = quantize_activations(x2, p);
     torch::Tensor col_scale = torch::empty({1, out}, torch::kFloat), col_add = torch::empty({1, out}, torch::kFloat);
     float* cs = col_scale.data_ptr<float>();
     float* ca = col_add.data_ptr<float>();

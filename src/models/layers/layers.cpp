@@ -4,6 +4,7 @@
 #include <limits>
 
 #include <ATen/Parallel.h>
+#include <ATen/ThreadLocalState.h>
 
 #include "nlpc/core/error.h"
 #include "nlpc/core/system.h"
@@ -66,7 +67,9 @@ torch::Tensor parallel_linear(const torch::Tensor& x2, const torch::Tensor& w, c
   torch::Tensor y = torch::empty({rows, w.size(0)}, x2.options());
   const torch::Tensor wt = w.t();
   BlasThreadsScope single(1);
+  const at::ThreadLocalState state;  // grad / inference mode of the caller, for the OpenMP workers
   at::parallel_for(0, rows, 32, [&](int64_t begin, int64_t end) {
+    at::ThreadLocalStateGuard guard(state);
     torch::Tensor out = y.narrow(0, begin, end - begin);
     torch::Tensor in = x2.narrow(0, begin, end - begin);
     if (b.defined()) {
