@@ -51,8 +51,9 @@ ActivationParams activation_params(const torch::Tensor& x2) {
 
 // x (float32, contiguous) -> uint8 clamp(rint(x * (1 / scale)) + zero_point, 0, 255), the
 // rounding of torch.quantize_per_tensor, in parallel chunks (libtorch's own kernel is ~8x slower here).
-torch::Tensor quantize_activations(const torch::Tensor& x, const ActivationParams& p) {
-  torch::Tensor q = torch::empty(x.sizes(), torch::kByte);
+// `rows` >= x.size(0): the rows past x's are left as they are (the caller discards their results).
+torch::Tensor quantize_activations(const torch::Tensor& x, const ActivationParams& p, int64_t rows) {
+  torch::Tensor q = torch::empty({rows, x.size(1)}, torch::kByte);
   const float* in = x.data_ptr<float>();
   uint8_t* out = q.data_ptr<uint8_t>();
   const float inv = 1.0f / static_cast<float>(p.scale);
@@ -145,10 +146,19 @@ struct DnnlPacked : Packed {
     return p;
   }
 
+  // Creating a oneDNN primitive costs about a millisecond: row counts above 16 (encoder inputs of
+  // varying length) are padded up to a few buckets, so that a handful of primitives serve them all;
+  // small counts (decoding steps, beams) are exact.
+  static int64_t padded_rows(int64_t rows) {
+    if (rows <= 16) return rows;
+    const int64_t step = rows <= 128 ? 16 : rows <= 1024 ? 64 : 256;
+    return (rows + step - 1) / step * step;
+  }
+
   torch::Tensor apply(const torch::Tensor& x2, const torch::Tensor& b) override {
-    const int64_t rows = x2.size(0);
+    const int64_t real_rows = x2.size(0), rows = padded_rows(real_rows);
     const ActivationParams p = activation_params(x2);
-    const torch::Tensor xq = quantize_activations(x2, p);
+    const torch::Tensor xq = quantize_activations(x2, p, rows);
     torch::Tensor col_scale = torch::empty({1, out}, torch::kFloat), col_add = torch::empty({1, out}, torch::kFloat);
     float* cs = col_scale.data_ptr<float>();
     float* ca = col_add.data_ptr<float>();
@@ -178,7 +188,7 @@ struct DnnlPacked : Packed {
              {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, m_scale},
              {DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1, m_add}});
     st.wait();
-    return y;
+    return rows == real_rows ? y : y.narrow(0, 0, real_rows);
   }
 };
 #endif
