@@ -163,6 +163,22 @@ FolderReport inspect_folder(const std::string& dir) {
   return r;
 }
 
+std::vector<std::string> copy_other_files(const std::string& dir, const std::string& out) {
+  std::vector<std::string> copied;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    const std::string ext = e.path().extension().string();
+    const bool weights_like = ext == ".bin" || ext == ".safetensors" || ext == ".h5" || ext == ".msgpack" ||
+                              ext == ".pt" || ext == ".pth" || name == "config.json" ||
+                              name == "model.safetensors.index.json" || name == "pytorch_model.bin.index.json";
+    if (!e.is_regular_file() || weights_like) continue;
+    write_file_atomic((fs::path(out) / name).string(), read_file(e.path().string()));
+    copied.push_back(name);
+  }
+  std::sort(copied.begin(), copied.end());
+  return copied;
+}
+
 ConvertResult convert_folder(const std::string& dir, const std::string& out) {
   std::error_code ec;
   if (!fs::is_directory(dir)) throw InputError(dir, 0, 0, "not a model folder");
@@ -180,17 +196,7 @@ ConvertResult convert_folder(const std::string& dir, const std::string& out) {
   for (const auto& kv : weights) r.bytes += kv.second.numel() * kv.second.element_size();
   save_safetensors(r.weights, weights);
   write_file_atomic((fs::path(out) / "config.json").string(), config.dump(2) + "\n");
-  for (const auto& e : fs::directory_iterator(dir)) {
-    const std::string name = e.path().filename().string();
-    const std::string ext = e.path().extension().string();
-    const bool weights_like = ext == ".bin" || ext == ".safetensors" || ext == ".h5" || ext == ".msgpack" ||
-                              ext == ".pt" || ext == ".pth" || name == "config.json" ||
-                              name == "model.safetensors.index.json" || name == "pytorch_model.bin.index.json";
-    if (!e.is_regular_file() || weights_like) continue;
-    write_file_atomic((fs::path(out) / name).string(), read_file(e.path().string()));
-    r.copied.push_back(name);
-  }
-  std::sort(r.copied.begin(), r.copied.end());
+  r.copied = copy_other_files(dir, out);
   return r;
 }
 

@@ -10,6 +10,7 @@
 #include "nlpc/core/fs.h"
 #include "nlpc/io/safetensors.h"
 #include "nlpc/models/checkpoint.h"
+#include "nlpc/models/inspect.h"
 #include "nlpc/models/layers/int8.h"
 #include "nlpc/models/registry.h"
 #include "nlpc/tasks/asr/transcriber.h"
@@ -81,17 +82,7 @@ QuantizeResult quantize_folder(const std::string& dir, const std::string& out) {
       {"quantized_layers", r.int8_layers},
       {"modules_in_fp32", "embeddings, LayerNorm, convolutions, pooler, classifier and LM heads"}};
   write_file_atomic((fs::path(out) / "config.json").string(), config.dump(2) + "\n");
-  for (const auto& e : fs::directory_iterator(dir)) {
-    const std::string name = e.path().filename().string();
-    const std::string ext = e.path().extension().string();
-    const bool weights_like = ext == ".bin" || ext == ".safetensors" || ext == ".h5" || ext == ".msgpack" ||
-                              ext == ".pt" || ext == ".pth" || name == "config.json" ||
-                              name == "model.safetensors.index.json" || name == "pytorch_model.bin.index.json";
-    if (!e.is_regular_file() || weights_like) continue;
-    write_file_atomic((fs::path(out) / name).string(), read_file(e.path().string()));
-    r.copied.push_back(name);
-  }
-  std::sort(r.copied.begin(), r.copied.end());
+  r.copied = models::copy_other_files(dir, out);
   return r;
 }
 

@@ -58,4 +58,8 @@ struct ConvertResult {
 // every other file of the folder except weights files. Each file is written atomically.
 ConvertResult convert_folder(const std::string& dir, const std::string& out);
 
+// Copies every regular file of `dir` except weights files and config.json into `out` (each written
+// atomically): tokenizer files, generation_config.json, labels. Returns their names, sorted.
+std::vector<std::string> copy_other_files(const std::string& dir, const std::string& out);
+
 }  // namespace nlpc::models
