@@ -39,11 +39,9 @@ ActivationParams activation_params(const torch::Tensor& x2) {
   const auto mm = torch::aminmax(x2);
   const double lo = std::min(0.0, std::get<0>(mm).item<double>());
   const double hi = std::max(0.0, std::get<1>(mm).item<double>());
+  if (!std::isfinite(lo) || !std::isfinite(hi)) throw RuntimeError("int8 linear: the input holds inf or NaN");
   ActivationParams p;
-  if (!(hi > lo) || !std::isfinite(lo) || !std::isfinite(hi)) {
-    if (!std::isfinite(lo) || !std::isfinite(hi)) throw RuntimeError("int8 linear: the input holds inf or NaN");
-    return p;  // all zeros
-  }
+  if (hi == lo) return p;  // all zeros
   p.scale = (hi - lo) / 255.0;
   p.zero_point = std::clamp<int64_t>(static_cast<int64_t>(std::nearbyint(-lo / p.scale)), 0, 255);
   return p;

@@ -127,7 +127,7 @@ torch::Tensor linear_forward(const torch::Tensor& x, const torch::nn::Linear& la
   const auto& b = layer->bias;
   auto sizes = x.sizes().vec();
   torch::Tensor x2 = x.reshape({-1, sizes.back()});
-  torch::Tensor y = w.scalar_type() == torch::kChar ? int8::linear(x2, w, int8::weight_scale(layer), b)
+  torch::Tensor y = int8::is_int8(layer)             ? int8::linear(x2, w, int8::weight_scale(layer), b)
                     : use_parallel_linear(x2, w)     ? parallel_linear(x2, w, b)
                     : b.defined()            ? torch::addmm(b, x2, w.t())
                                              : torch::mm(x2, w.t());
@@ -137,8 +137,8 @@ torch::Tensor linear_forward(const torch::Tensor& x, const torch::nn::Linear& la
 
 torch::Tensor apply_linear(const torch::Tensor& x, const torch::nn::Linear& layer) {
   // torch::linear is LinearImpl::forward
-  return layer->weight.scalar_type() == torch::kChar ? linear_forward(x, layer)
-                                                      : torch::linear(x, layer->weight, layer->bias);
+  return int8::is_int8(layer) ? linear_forward(x, layer)
+                              : torch::linear(x, layer->weight, layer->bias);
 }
 
 void hf_init_weights(torch::nn::Module& module, double std) {
