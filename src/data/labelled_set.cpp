@@ -29,7 +29,13 @@ std::vector<std::string> split_labels(const std::string& cell, const std::string
 
 }  // namespace
 
-LabelledSet read_labelled_set(const std::string& path, const DataSpec& spec) {
+namespace {
+
+// The rows a labelled set keeps, in order: on_row(text, record, label cell, pair cell or null). Returns the
+// reader's counts of skipped rows in a LabelledSet without rows; `finish` also checks that a row
+// was kept and warns about the skipped ones.
+template <typename OnRow>
+LabelledSet read_rows(const std::string& path, const DataSpec& spec, bool finish, OnRow on_row) {
   TextRows rows(path, spec.format, spec.delimiter, spec.text_column, spec.empty_text, spec.max_rows);
   io::TableReader& reader = rows.reader();
   const size_t li = reader.column_index(spec.label_column);
@@ -49,20 +55,45 @@ LabelledSet read_labelled_set(const std::string& path, const DataSpec& spec) {
     if (is_blank(label)) {
       throw reader.error_at(li, "empty label in column \"" + spec.label_column + "\": every example needs a label");
     }
-    set.texts.push_back(std::move(text));
-    if (pi >= 0) set.pairs.push_back(rec.fields[static_cast<size_t>(pi)]);
-    set.raw_labels.push_back(label);
-    set.lines.push_back(rec.line);
+    on_row(text, rec, label, pi >= 0 ? &rec.fields[static_cast<size_t>(pi)] : nullptr);
     rows.keep();
   }
   set.skipped_empty = rows.skipped_empty();
   set.skipped_lines = rows.skipped_lines();
+  if (!finish) return set;
   if (set.skipped_unlabelled > 0) {
     spdlog::info("{}: skipped {} row(s) without labels in column \"{}\"", path, set.skipped_unlabelled,
                  spec.label_column);
   }
   rows.finish();
   return set;
+}
+
+}  // namespace
+
+LabelledSet read_labelled_set(const std::string& path, const DataSpec& spec, bool keep_texts) {
+  LabelledSet kept;
+  LabelledSet set = read_rows(path, spec, true, [&](std::string& text, const io::TableRecord& rec,
+                                                    const std::string& label, const std::string* pair) {
+    if (keep_texts) {
+      kept.texts.push_back(std::move(text));
+      if (pair != nullptr) kept.pairs.push_back(*pair);
+    }
+    kept.raw_labels.push_back(label);
+    kept.lines.push_back(rec.line);
+  });
+  set.texts = std::move(kept.texts);
+  set.pairs = std::move(kept.pairs);
+  set.raw_labels = std::move(kept.raw_labels);
+  set.lines = std::move(kept.lines);
+  set.num_rows = static_cast<int64_t>(set.lines.size());
+  return set;
+}
+
+void scan_labelled_texts(const std::string& path, const DataSpec& spec,
+                         const std::function<void(std::string& text)>& fn) {
+  read_rows(path, spec, false,
+            [&](std::string& text, const io::TableRecord&, const std::string&, const std::string*) { fn(text); });
 }
 
 std::vector<std::string> collect_labels(const LabelledSet& set, const DataSpec& spec) {

@@ -223,6 +223,23 @@ std::unique_ptr<File> File::open(const std::string& path) {
   return f;
 }
 
+void File::copy_out(const TensorInfo& t, void* dst) const {
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t piece = size_t(16) << 20;
+  const uint8_t* src = data_ + t.begin;
+  auto* out = static_cast<uint8_t*>(dst);
+  const size_t n = static_cast<size_t>(t.end - t.begin);
+  for (size_t at = 0; at < n; at += piece) {
+    const size_t len = std::min(piece, n - at);
+    std::memcpy(out + at, src + at, len);
+    // The whole pages inside the piece copied so far (MAP_PRIVATE, read only: they would be read
+    // again from the file if touched).
+    const auto first = reinterpret_cast<uintptr_t>(src + at), last = reinterpret_cast<uintptr_t>(src + at + len);
+    const uintptr_t b = (first + page - 1) / page * page, e = last / page * page;
+    if (e > b) ::madvise(reinterpret_cast<void*>(b), e - b, MADV_DONTNEED);
+  }
+}
+
 File::~File() {
   if (map_ != nullptr) ::munmap(map_, map_size_);
 }

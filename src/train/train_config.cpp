@@ -161,6 +161,10 @@ void add_ngram_keys(Bindings& b) {
         [](TrainConfig& c) -> auto& { return c.model.ngram_train.l2; });
   b.add({"model.ngram.average", T::kBool, true, "averaged SGD", {}},
         [](TrainConfig& c) -> auto& { return c.model.ngram_train.average; });
+  b.add({"model.ngram.scratch_dir", T::kString, nullptr, "folder of the training matrix (about 4 bytes per "
+         "non-zero) and the svm state (4 bytes per row and class) while training, read back block by block "
+         "(default: the run folder; the files are unlinked at once)", {}},
+        [](TrainConfig& c) -> auto& { return c.model.ngram_train.scratch_dir; });
 }
 
 // train.*

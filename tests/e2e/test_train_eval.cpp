@@ -1,8 +1,14 @@
 // End-to-end: nlpc train / eval / runs report with the n-gram baseline on a small real dataset.
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <filesystem>
 #include <regex>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -141,4 +147,63 @@ TEST_CASE("runs report renders the runs made by the test suite", "[e2e][report]"
   CHECK(cells == 4 * 2 * 36);  // 4 runs x (counts + normalised) x 6 x 6
   CHECK(cis == 1);             // only the eval run has bootstrap intervals
   CHECK(html.find("model.ngram.char_ngram_min") != std::string::npos);  // a param that differs
+}
+
+TEST_CASE("train: the n-gram matrix is in unlinked scratch files, so a killed run leaves none behind",
+          "[e2e][train]") {
+  TempDir d;
+  // 60,000 rows of 20 topics: a few seconds of training on one thread.
+  std::string csv = "section,text\n";
+  uint64_t s = 12345;
+  auto rnd = [&](uint64_t m) {
+    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (s >> 33) % m;
+  };
+  for (int i = 0; i < 60000; ++i) {
+    const uint64_t y = rnd(20);
+    csv += "topic" + std::to_string(y) + ",";
+    for (int j = 0; j < 30; ++j) csv += "w" + std::to_string(rnd(3) == 0 ? y * 50 + rnd(50) : 1000 + rnd(3000)) + " ";
+    csv += "\n";
+  }
+  nlpc::test::write_file(d.file("big.csv"), csv);
+  const std::string args = "--threads 1 train --runs-dir '" + d.file("runs") + "' --experiment k --set data.train=" +
+                           d.file("big.csv") + " --set data.label_column=section --set model.type=ngram" +
+                           " --set model.ngram.svm_tol=0.001";
+  auto no_scratch_left = [&] {
+    for (const auto& e : fs::recursive_directory_iterator(d.file("runs"))) {
+      if (e.path().filename().string().rfind(".nlpc-", 0) == 0) return false;
+    }
+    return true;
+  };
+  const std::string cmd = "exec '" + nlpc::test::nlpc_bin() + "' " + args + " > '" + d.file("out") + "' 2> '" +
+                          d.file("err") + "'";
+  const int pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Killed while the solver reads the matrix back.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while ((!fs::exists(d.file("err")) || read_file(d.file("err")).find("n-gram matrix:") == std::string::npos) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  INFO(read_file(d.file("err")));
+  CHECK(WIFSIGNALED(status));  // still training when killed
+  CHECK(no_scratch_left());
+  // A new run builds its own matrix and trains.
+  auto again = run_nlpc(args);
+  INFO(again.err);
+  CHECK(again.exit_code == 0);
+  CHECK_THAT(again.err, Catch::Contains("in a scratch file in " + d.file("runs/k/")));
+  CHECK(no_scratch_left());
+  // A scratch folder that cannot be written is a clear error naming it.
+  auto bad = run_nlpc(args + " --set model.ngram.scratch_dir=" + d.file("missing"));
+  CHECK(bad.exit_code == 1);
+  CHECK_THAT(bad.err, Catch::Contains("cannot create the n-gram training matrix in " + d.file("missing")));
 }

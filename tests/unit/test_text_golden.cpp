@@ -18,7 +18,7 @@ using nlpc::text::Tokenizer;
 
 namespace {
 
-std::vector<nlohmann::json> golden(const std::string& name) {
+std::vector<nlohmann::json> tokenizer_golden(const std::string& name) {
   std::ifstream f(nlpc::test::fixture("text/" + name));
   REQUIRE(f.good());
   std::vector<nlohmann::json> out;
@@ -37,7 +37,7 @@ const Tokenizer& cached(const std::string& rel) {
 
 // Checks every golden case; `only_plain` restricts to add_special_tokens=false cases.
 void check_goldens(const Tokenizer& tok, const std::string& file, bool only_plain = false) {
-  auto cases = golden(file);
+  auto cases = tokenizer_golden(file);
   REQUIRE(cases.size() >= 40);
   size_t checked = 0;
   for (const auto& c : cases) {

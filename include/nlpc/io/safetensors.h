@@ -45,6 +45,9 @@ class File {
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
   const TensorInfo* find(const std::string& name) const;  // nullptr when absent
   const uint8_t* data(const TensorInfo& t) const { return data_ + t.begin; }
+  // Copies the bytes of `t` to `dst` and gives the mapped pages back as it goes, so that a large
+  // tensor is not in memory twice (mapped and copied).
+  void copy_out(const TensorInfo& t, void* dst) const;
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
 
  private:

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <thread>
 
 #include "nlpc/core/error.h"
 #include "nlpc/core/signals.h"
@@ -117,36 +116,37 @@ void count_items(std::vector<uint64_t>& items, std::vector<std::pair<uint64_t, u
   }
 }
 
-std::vector<uint32_t> document_frequencies(const std::vector<std::string>& texts,
-                                           const NgramFeatureOptions& o, int threads) {
-  size_t buckets = size_t(1) << o.hash_bits;
-  std::vector<std::vector<uint32_t>> partial(static_cast<size_t>(threads));
-  auto work = [&](int t) {
-    auto& df = partial[size_t(t)];
-    df.assign(buckets, 0);
-    std::vector<uint64_t> items;
-    std::vector<std::pair<uint64_t, uint32_t>> counts;
-    for (size_t i = size_t(t); i < texts.size(); i += size_t(threads)) {
-      if (t == 0 && i % 1024 == 0) check_interrupted();
-      extract(texts[i], o, items);
-      count_items(items, counts);
-      uint64_t last = ~uint64_t(0);
-      for (const auto& c : counts) {
-        uint64_t b = c.first >> 1;  // a bucket shared by a word and a char n-gram counts once
-        if (b != last) df[b]++;
-        last = b;
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) pool.emplace_back(work, t);
-  work(0);
-  for (auto& th : pool) th.join();
-  for (int t = 1; t < threads; ++t) {
-    for (size_t b = 0; b < buckets; ++b) partial[0][b] += partial[size_t(t)][b];
-    std::vector<uint32_t>().swap(partial[size_t(t)]);
+DfCounter::DfCounter(const NgramFeatureOptions& o, int threads)
+    : o_(o), partial_(size_t(threads)), items_(size_t(threads)), counts_(size_t(threads)) {}
+
+void DfCounter::add(int thread, const std::string& text) {
+  auto& df = partial_[size_t(thread)];
+  if (df.empty()) df.assign(size_t(1) << o_.hash_bits, 0);
+  auto& items = items_[size_t(thread)];
+  auto& counts = counts_[size_t(thread)];
+  extract(text, o_, items);
+  count_items(items, counts);
+  uint64_t last = ~uint64_t(0);
+  for (const auto& c : counts) {
+    const uint64_t b = c.first >> 1;  // a bucket shared by a word and a char n-gram counts once
+    if (b != last) df[b]++;
+    last = b;
   }
-  return std::move(partial[0]);
+}
+
+std::vector<uint32_t> DfCounter::finish() {
+  std::vector<uint32_t> total;
+  for (auto& p : partial_) {
+    if (p.empty()) continue;
+    if (total.empty()) {
+      total.swap(p);
+      continue;
+    }
+    for (size_t b = 0; b < total.size(); ++b) total[b] += p[b];
+    std::vector<uint32_t>().swap(p);
+  }
+  if (total.empty()) total.assign(size_t(1) << o_.hash_bits, 0);
+  return total;
 }
 
 void tfidf_row(const std::vector<std::pair<uint64_t, uint32_t>>& counts, const std::vector<int32_t>& remap,

@@ -15,9 +15,21 @@ void extract(const std::string& text, const NgramFeatureOptions& o, std::vector<
 // Sorts `items` and counts repeats: (bucket << 1 | group, count) pairs in ascending order.
 void count_items(std::vector<uint64_t>& items, std::vector<std::pair<uint64_t, uint32_t>>& counts);
 
-// Document frequencies over 2^hash_bits buckets (each text counts once per bucket), multi-threaded.
-std::vector<uint32_t> document_frequencies(const std::vector<std::string>& texts,
-                                           const NgramFeatureOptions& o, int threads);
+// Document frequencies over 2^hash_bits buckets (each text counts once per bucket), counted by
+// several threads at once: add() with distinct thread ids may run concurrently.
+class DfCounter {
+ public:
+  DfCounter(const NgramFeatureOptions& o, int threads);
+  void add(int thread, const std::string& text);
+  // The sum over the threads (the counter is empty afterwards).
+  std::vector<uint32_t> finish();
+
+ private:
+  NgramFeatureOptions o_;
+  std::vector<std::vector<uint32_t>> partial_;
+  std::vector<std::vector<uint64_t>> items_;
+  std::vector<std::vector<std::pair<uint64_t, uint32_t>>> counts_;
+};
 
 // TF-IDF row: ids ascending, values L2-normalised per group and scaled by the group weights.
 void tfidf_row(const std::vector<std::pair<uint64_t, uint32_t>>& counts, const std::vector<int32_t>& remap,

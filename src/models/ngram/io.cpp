@@ -76,7 +76,7 @@ void read_tensor(const st::File& file, const std::string& name, st::DType dtype,
                          ", got " + st::dtype_name(t->dtype) + " " + shape_str(t->shape));
   }
   out.resize(size_t(t->numel()));
-  std::memcpy(out.data(), file.data(*t), out.size() * sizeof(T));
+  file.copy_out(*t, out.data());
 }
 
 }  // namespace

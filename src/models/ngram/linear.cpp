@@ -7,8 +7,10 @@
 #include <numeric>
 #include <random>
 #include <thread>
+#include <unistd.h>
 
 #include "features.h"
+#include "row_store.h"
 #include "svm.h"
 #include "nlpc/core/error.h"
 #include "nlpc/core/log.h"
@@ -20,6 +22,7 @@
 namespace nlpc::models {
 
 using ngram::Csr;
+using ngram::RowStore;
 
 namespace {
 
@@ -35,6 +38,52 @@ void parallel_chunks(int64_t n, int threads, Fn fn) {
   }
   fn(0, 0, n / threads);
   for (auto& th : pool) th.join();
+}
+
+// Feeds the texts of a scan to work(thread, texts, begin, end) in chunks of about 8 MB, each chunk
+// split over the threads in order; after(texts so far) runs on the calling thread once a chunk is done.
+template <typename Work, typename After>
+int64_t for_each_chunk(const NgramTextScan& scan, int threads, Work work, After after) {
+  std::vector<std::string> chunk;
+  size_t bytes = 0;
+  int64_t total = 0;
+  auto flush = [&] {
+    if (chunk.empty()) return;
+    parallel_chunks(int64_t(chunk.size()), threads, [&](int t, int64_t b, int64_t e) { work(t, chunk, b, e); });
+    total += int64_t(chunk.size());
+    after(total);
+    chunk.clear();
+    bytes = 0;
+    check_interrupted();
+  };
+  scan([&](std::string& text) {
+    bytes += text.size();
+    chunk.push_back(std::move(text));
+    if (chunk.size() >= 16384 || bytes >= (size_t(8) << 20)) flush();
+  });
+  flush();
+  return total;
+}
+
+// The texts of a data set as a scan: its own scan, or a pass over its texts.
+NgramTextScan scan_of(const NgramDataset& d) {
+  if (d.scan) return d.scan;
+  return [&d](const std::function<void(std::string&)>& row) {
+    std::string text;
+    for (const auto& t : d.texts) {
+      text = t;
+      row(text);
+    }
+  };
+}
+
+// A scratch file name in `dir` ("" = none: in memory) that no other process picks.
+std::string scratch_path(const std::string& dir, const std::string& what) {
+  if (dir.empty()) return "";
+  static std::atomic<uint64_t> serial{0};
+  std::random_device rd;
+  return dir + "/.nlpc-" + what + "-" + std::to_string(::getpid()) + "-" + std::to_string(serial++) + "-" +
+         std::to_string(rd() % 1000000u) + ".tmp";
 }
 
 // scores[k] = bias + sum_f x_f * W[f, :]   (W: [F x k] row-major)
@@ -66,11 +115,22 @@ class NgramTrainer {
  public:
   NgramTrainer(NgramModel& m, const NgramTrainOptions& o) : m_(m), o_(o), threads_(resolve_threads(o.threads)) {}
 
-  void fit_vocabulary(const std::vector<std::string>& texts) {
+  // The counting pass: document frequencies, kept buckets and idf. Returns the number of texts.
+  int64_t fit_vocabulary(const NgramTextScan& scan, int64_t expected) {
     const auto& f = m_.features_;
     ngram::validate(f);
-    auto df = ngram::document_frequencies(texts, f, threads_);
-    double n = double(texts.size());
+    ngram::DfCounter counter(f, threads_);
+    ProgressBar bar("n-gram counting", expected, "rows");
+    const int64_t n_rows = for_each_chunk(
+        scan, threads_,
+        [&](int t, const std::vector<std::string>& texts, int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i) counter.add(t, texts[size_t(i)]);
+        },
+        [&](int64_t done) { bar.update(done); });
+    bar.update(n_rows);
+    bar.finish();
+    auto df = counter.finish();
+    double n = double(n_rows);
     for (size_t b = 0; b < df.size(); ++b) {
       if (df[b] >= uint32_t(f.min_df)) {
         m_.buckets_.push_back(uint32_t(b));
@@ -82,6 +142,53 @@ class NgramTrainer {
       throw InputError("n-gram baseline: no feature occurs in at least min_df=" + std::to_string(f.min_df) +
                        " training texts; lower min_df or check the text column");
     }
+    return n_rows;
+  }
+
+  // The vectorizing pass: TF-IDF rows, encoded into a RowStore (a scratch file in `dir`, or memory).
+  RowStore vectorize_store(const NgramTextScan& scan, int64_t expected) const {
+    // Small blocks (1/256 of a batch, at most 64 KiB), so that a batch gathers many blocks from
+    // all over the data.
+    const int64_t block = std::max<int64_t>(256, std::min<int64_t>(int64_t(64) << 10, o_.batch_bytes / 256));
+    RowStore store(scratch_path(o_.scratch_dir, "ngram-matrix"), block);
+    const size_t T = size_t(threads_);
+    std::vector<std::vector<uint8_t>> encoded(T);
+    std::vector<int64_t> rows(T, 0), nnz(T, 0);
+    ProgressBar bar("n-gram vectors", expected, "rows");
+    for_each_chunk(
+        scan, threads_,
+        [&](int t, const std::vector<std::string>& texts, int64_t b, int64_t e) {
+          std::vector<uint64_t> items;
+          std::vector<std::pair<uint64_t, uint32_t>> counts;
+          std::vector<int32_t> ids;
+          std::vector<float> vals;
+          for (int64_t i = b; i < e; ++i) {
+            ngram::extract(texts[size_t(i)], m_.features_, items);
+            ngram::count_items(items, counts);
+            ngram::tfidf_row(counts, m_.remap_, m_.idf_, m_.features_, ids, vals);
+            RowStore::encode_row(ids.data(), vals.data(), int64_t(ids.size()), encoded[size_t(t)]);
+            rows[size_t(t)]++;
+            nnz[size_t(t)] += int64_t(ids.size());
+          }
+        },
+        [&](int64_t) {
+          for (size_t t = 0; t < T; ++t) {
+            if (rows[t] > 0) store.append(encoded[t], rows[t], nnz[t]);
+            encoded[t].clear();
+            rows[t] = nnz[t] = 0;
+          }
+          bar.update(store.rows());
+        });
+    store.finish();
+    bar.finish();
+    if (store.rows() != expected) {
+      throw InputError("n-gram baseline: the training texts gave " + std::to_string(store.rows()) +
+                       " rows on the second pass, " + std::to_string(expected) + " on the first");
+    }
+    spdlog::info("n-gram matrix: {} rows, {} non-zeros, {:.1f} MB ({:.2f} bytes per non-zero) {}", store.rows(),
+                 store.nnz(), double(store.bytes()) / 1e6, double(store.bytes()) / double(std::max<int64_t>(1, store.nnz())),
+                 store.on_disk() ? "in a scratch file in " + o_.scratch_dir : std::string("in memory"));
+    return store;
   }
 
   Csr vectorize_all(const std::vector<std::string>& texts) const {
@@ -112,8 +219,10 @@ class NgramTrainer {
     return all;
   }
 
-  // targets: class ids (single-label) or sorted label sets (multi-label).
-  void sgd(const Csr& X, const std::vector<int>& y, const eval::LabelSets& sets, const Csr* valid_x,
+  // targets: class ids (single-label) or sorted label sets (multi-label). One epoch reads the blocks
+  // in a random order, a batch of them at a time, and visits a batch's rows in a random order, split
+  // over the threads (Hogwild).
+  void sgd(const RowStore& X, const std::vector<int>& y, const eval::LabelSets& sets, const Csr* valid_x,
            const NgramDataset* valid) {
     int k = m_.num_classes();
     size_t F = m_.buckets_.size();
@@ -123,33 +232,46 @@ class NgramTrainer {
       u_.assign(F * size_t(k), 0.f);
       ub_.assign(size_t(k), 0.f);
     }
-    int64_t n = X.rows();
-    std::vector<int64_t> order(static_cast<size_t>(n));
-    std::iota(order.begin(), order.end(), int64_t(0));
+    const int64_t n = X.rows();
+    std::vector<size_t> blocks(X.blocks().size());
+    std::iota(blocks.begin(), blocks.end(), size_t(0));
+    std::vector<int64_t> order, global;
     std::mt19937_64 rng(o_.seed);
     total_steps_ = double(n) * o_.epochs;
-    if (!o_.progress) ProgressBar::set_mode(ProgressBar::Mode::kOff);
     ProgressBar bar("train n-gram", int64_t(total_steps_), "samples");
+    Csr rows;
+    std::vector<uint8_t> raw;
     for (int epoch = 0; epoch < o_.epochs; ++epoch) {
-      std::shuffle(order.begin(), order.end(), rng);
-      parallel_chunks(n, threads_, [&](int t, int64_t b, int64_t e) {
-        std::vector<float> g(static_cast<size_t>(k));
-        for (int64_t i = b; i < e; ++i) {
-          // Hogwild step index, as if the threads interleaved their samples.
-          double step = double(epoch) * double(n) + double(i - b) * threads_ + t + 1;
-          int64_t r = order[size_t(i)];
-          step_one(X, r, y, sets, step, g.data());
-          if (t == 0 && (i - b) % 2048 == 0) {
-            check_interrupted();
-            bar.update(int64_t(step));
-          }
+      std::shuffle(blocks.begin(), blocks.end(), rng);
+      double before = double(epoch) * double(n);  // steps of the batches already read
+      for (const auto& batch : ngram::batches_of(X, blocks, o_.batch_bytes)) {
+        rows = Csr();
+        global.clear();
+        for (const size_t blk : batch) {
+          X.append_rows(blk, nullptr, rows, raw);
+          for (int64_t r = 0; r < X.blocks()[blk].rows; ++r) global.push_back(X.blocks()[blk].first_row + r);
         }
-      });
+        const int64_t m = rows.rows();
+        order.resize(size_t(m));
+        std::iota(order.begin(), order.end(), int64_t(0));
+        std::shuffle(order.begin(), order.end(), rng);
+        parallel_chunks(m, threads_, [&](int t, int64_t b, int64_t e) {
+          std::vector<float> g(static_cast<size_t>(k));
+          for (int64_t i = b; i < e; ++i) {
+            // Hogwild step index, as if the threads interleaved their samples.
+            double step = before + double(i - b) * threads_ + t + 1;
+            const int64_t r = order[size_t(i)];
+            step_one(rows, r, global[size_t(r)], y, sets, step, g.data());
+            if (t == 0 && (i - b) % 2048 == 0) check_interrupted();
+          }
+        });
+        before += double(m);
+        bar.update(int64_t(before));
+      }
       if (valid_x != nullptr && valid != nullptr) report_epoch(epoch, *valid_x, *valid, double(n) * (epoch + 1));
     }
     bar.update(int64_t(total_steps_));
     bar.finish();
-    if (!o_.progress) ProgressBar::set_mode(ProgressBar::Mode::kAuto);
     finalize_weights(total_steps_);
   }
 
@@ -161,16 +283,29 @@ class NgramTrainer {
 
   // Raw linear scores [n x k].
   static eval::Matrix scores_csr(const NgramModel& m, const Csr& X, int threads) {
-    int k = m.num_classes();
-    eval::Matrix out(X.rows(), k);
+    eval::Matrix out(X.rows(), m.num_classes());
+    scores_into(m, X, threads, out, 0);
+    return out;
+  }
+  static eval::Matrix scores_store(const NgramModel& m, const RowStore& X, int threads) {
+    eval::Matrix out(X.rows(), m.num_classes());
+    Csr rows;
+    std::vector<uint8_t> raw;
+    for (size_t b = 0; b < X.blocks().size(); ++b) {
+      X.read(b, rows, raw);
+      scores_into(m, rows, threads, out, X.blocks()[b].first_row);
+    }
+    return out;
+  }
+  static void scores_into(const NgramModel& m, const Csr& X, int threads, eval::Matrix& out, int64_t first) {
+    const int k = m.num_classes();
     parallel_chunks(X.rows(), threads, [&](int, int64_t b, int64_t e) {
       for (int64_t r = b; r < e; ++r) {
         int64_t s = X.row_ptr[size_t(r)];
         linear_scores(X.ids.data() + s, X.values.data() + s, X.row_ptr[size_t(r) + 1] - s, m.weight_.data(),
-                      m.bias_.data(), k, out.row(r));
+                      m.bias_.data(), k, out.row(first + r));
       }
     });
-    return out;
   }
 
   // Scores -> probabilities, in place.
@@ -190,18 +325,18 @@ class NgramTrainer {
     }
   }
 
-  void svm(const Csr& X, const NgramDataset& train, const Csr* valid_x, const NgramDataset* valid) {
+  void svm(const RowStore& X, const NgramDataset& train, const Csr* valid_x, const NgramDataset* valid) {
     ngram::SvmOptions so;
     so.C = o_.C;
     so.tol = o_.tol;
     so.max_iter = o_.max_iter;
     so.seed = o_.seed;
     so.threads = threads_;
+    so.batch_bytes = o_.batch_bytes;
     int k = m_.num_classes();
-    if (!o_.progress) ProgressBar::set_mode(ProgressBar::Mode::kOff);
     ProgressBar bar("train n-gram svm", k, "classes");
-    std::atomic<int> done{0};
-    so.on_class_done = [&] { done++; };
+    int done = 0;
+    so.on_class_done = [&] { bar.update(++done); };
     std::vector<std::vector<char>> member;
     ngram::PositiveFn positive;
     if (m_.problem_ == NgramProblem::kSingleLabel) {
@@ -213,12 +348,10 @@ class NgramTrainer {
       }
       positive = [&](int c, int64_t r) { return member[size_t(c)][size_t(r)] != 0; };
     }
-    ngram::train_ovr_svm(X, m_.num_features(), k, positive, so, m_.weight_, m_.bias_);
-    bar.update(done);
+    ngram::train_ovr_svm(X, scratch_path(o_.scratch_dir, "ngram-svm-state"), m_.num_features(), k, positive, so,
+                         m_.weight_, m_.bias_);
     bar.finish();
-    if (!o_.progress) ProgressBar::set_mode(ProgressBar::Mode::kAuto);
     // Calibrate probabilities on the validation rows (or the training rows).
-    const Csr& cx = valid_x != nullptr ? *valid_x : X;
     const NgramDataset& cd = valid != nullptr ? *valid : train;
     ngram::ScoreTargets t;
     if (m_.problem_ == NgramProblem::kSingleLabel) {
@@ -226,14 +359,16 @@ class NgramTrainer {
     } else {
       t.sets = &cd.label_sets;
     }
-    m_.score_scale_ = float(ngram::fit_score_scale(scores_csr(m_, cx, threads_), t));
+    m_.score_scale_ = float(ngram::fit_score_scale(
+        valid_x != nullptr ? scores_csr(m_, *valid_x, threads_) : scores_store(m_, X, threads_), t));
     spdlog::info("n-gram svm: probability scale {:.3f} fitted on the {} set", m_.score_scale_,
                  valid != nullptr ? "validation" : "training");
   }
 
  private:
-  void step_one(const Csr& X, int64_t r, const std::vector<int>& y, const eval::LabelSets& sets, double step,
-                float* g) {
+  // One SGD step on row r of X, which is row `yr` of the targets.
+  void step_one(const Csr& X, int64_t r, int64_t yr, const std::vector<int>& y, const eval::LabelSets& sets,
+                double step, float* g) {
     int k = m_.num_classes();
     int64_t s = X.row_ptr[size_t(r)], nnz = X.row_ptr[size_t(r) + 1] - s;
     const int32_t* ids = X.ids.data() + s;
@@ -241,10 +376,10 @@ class NgramTrainer {
     linear_scores(ids, vals, nnz, w_.data(), b_.data(), k, g);
     if (m_.problem_ == NgramProblem::kSingleLabel) {
       softmax_inplace(g, k);
-      g[y[size_t(r)]] -= 1.0f;  // dL/ds = p - onehot(y)
+      g[y[size_t(yr)]] -= 1.0f;  // dL/ds = p - onehot(y)
     } else {
       sigmoid_inplace(g, k);
-      for (int l : sets[size_t(r)]) g[l] -= 1.0f;  // dL/ds = sigmoid(s) - y
+      for (int l : sets[size_t(yr)]) g[l] -= 1.0f;  // dL/ds = sigmoid(s) - y
     }
     float lr = float(o_.lr * (1.0 - (step - 1) / total_steps_));
     float avg = float(step);  // Daume's trick: u accumulates step * update
@@ -313,12 +448,14 @@ void NgramModel::set_thresholds(std::vector<float> t) {
 }
 
 static void check_dataset(const NgramDataset& d, size_t k, bool multi, const char* which) {
-  size_t n = d.texts.size();
-  if (n == 0) throw InputError(std::string("n-gram baseline: the ") + which + " set is empty");
-  if ((multi ? d.label_sets.size() : d.labels.size()) != n) {
+  size_t n = multi ? d.label_sets.size() : d.labels.size();
+  if (!d.scan && d.texts.size() != n) {
+    n = d.texts.size();
+    if (n == 0) throw InputError(std::string("n-gram baseline: the ") + which + " set is empty");
     throw InputError(std::string("n-gram baseline: ") + which + " set has " + std::to_string(n) +
                      " texts but a different number of labels");
   }
+  if (n == 0) throw InputError(std::string("n-gram baseline: the ") + which + " set is empty");
   for (size_t i = 0; i < n; ++i) {
     auto check = [&](int y) {
       if (y < 0 || size_t(y) >= k) {
@@ -354,10 +491,28 @@ NgramModel NgramTrainer::train_any(NgramProblem problem, const NgramDataset& tra
   m.problem_ = problem;
   m.features_ = features;
   m.labels_ = names;
+  if (valid != nullptr && valid->texts.size() != (multi ? valid->label_sets.size() : valid->labels.size())) {
+    throw UsageError("n-gram baseline: the validation set must be given as texts (it is kept in memory)");
+  }
+  struct ProgressMode {  // the bars of the passes below follow options.progress
+    bool off;
+    explicit ProgressMode(bool show) : off(!show) {
+      if (off) ProgressBar::set_mode(ProgressBar::Mode::kOff);
+    }
+    ~ProgressMode() {
+      if (off) ProgressBar::set_mode(ProgressBar::Mode::kAuto);
+    }
+  } progress_mode(options.progress);
   NgramTrainer trainer(m, options);
-  trainer.fit_vocabulary(train.texts);
-  spdlog::info("n-gram baseline: {} features from {} texts", m.num_features(), train.texts.size());
-  Csr X = trainer.vectorize_all(train.texts);
+  const int64_t n = multi ? int64_t(train.label_sets.size()) : int64_t(train.labels.size());
+  const NgramTextScan scan = scan_of(train);
+  const int64_t seen = trainer.fit_vocabulary(scan, n);
+  if (seen != n) {
+    throw InputError("n-gram baseline: the training set has " + std::to_string(n) + " labels but " +
+                     std::to_string(seen) + " texts");
+  }
+  spdlog::info("n-gram baseline: {} features from {} texts", m.num_features(), n);
+  const RowStore X = trainer.vectorize_store(scan, n);
   Csr vx;
   if (valid != nullptr) vx = trainer.vectorize_all(valid->texts);
   if (options.solver == "svm") {

@@ -1,17 +1,23 @@
 // One-vs-rest L2-regularised squared-hinge linear SVMs trained by dual coordinate descent with
 // shrinking (Hsieh et al., ICML 2008; the solver of LIBLINEAR and scikit-learn's LinearSVC), and a
-// one-parameter score calibration for probabilities. Classes are independent, so they are trained
-// in parallel and the result does not depend on the number of threads.
+// one-parameter score calibration for probabilities. Classes are independent: they are solved in
+// groups of 16 that share each read of a row, the groups in parallel, and the result does not
+// depend on the number of threads. The rows come from a RowStore (memory or a scratch file).
 #include "svm.h"
 
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <numeric>
 #include <random>
 #include <thread>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "nlpc/core/error.h"
 #include "nlpc/dist/dist.h"
 #include "nlpc/core/signals.h"
 
@@ -19,114 +25,363 @@ namespace nlpc::models::ngram {
 
 namespace {
 
-double dot(const std::vector<float>& w, const int32_t* ids, const float* vals, int64_t nnz, float bias_w) {
-  double s = bias_w;  // the bias is an extra feature of constant value 1
-  for (int64_t j = 0; j < nnz; ++j) s += double(w[size_t(ids[j])]) * vals[j];
-  return s;
-}
+constexpr float kShrunk = -1.0f;  // the dual variable of a shrunk row (alpha = 0, left out until the check)
 
-// One binary problem. y[i] = +1 / -1. Returns w (size F) and the bias weight.
-void solve_binary(const Csr& X, const std::vector<double>& sq_norms, const std::vector<int8_t>& y,
-                  const SvmOptions& o, uint64_t seed, std::vector<float>& w, float& bias_w) {
-  int64_t n = X.rows();
-  const double diag = 0.5 / o.C;  // D_ii of the squared hinge dual
-  std::vector<double> alpha(static_cast<size_t>(n), 0.0);
-  std::vector<int64_t> active(static_cast<size_t>(n));
-  std::iota(active.begin(), active.end(), int64_t(0));
-  int64_t active_size = n;
-  double pg_max_old = std::numeric_limits<double>::infinity(), pg_min_old = -pg_max_old;
-  std::mt19937_64 rng(seed);
-  bias_w = 0;
-  for (int iter = 0; iter < o.max_iter; ++iter) {
-    double pg_max = -std::numeric_limits<double>::infinity(), pg_min = -pg_max;
-    std::shuffle(active.begin(), active.begin() + active_size, rng);
-    for (int64_t s = 0; s < active_size; ++s) {
-      int64_t i = active[size_t(s)];
-      int64_t b = X.row_ptr[size_t(i)], nnz = X.row_ptr[size_t(i) + 1] - b;
-      const int32_t* ids = X.ids.data() + b;
-      const float* vals = X.values.data() + b;
-      double yi = y[size_t(i)];
-      double g = yi * dot(w, ids, vals, nnz, bias_w) - 1 + diag * alpha[size_t(i)];
-      double pg = 0;
-      if (alpha[size_t(i)] == 0) {
-        if (g > pg_max_old) {  // shrink: stays at the bound
-          std::swap(active[size_t(s)], active[size_t(active_size - 1)]);
-          --active_size;
-          --s;
+// The rows of a batch: several blocks of the store picked at random, decoded together.
+struct Batch {
+  Csr x;
+  std::vector<int64_t> row;   // the global row of each batch row
+  std::vector<float> sq_norms;
+  std::vector<float> alpha;   // [rows x width]: the dual variables of this rank's problems
+};
+
+// Anonymous memory that can be given back to the system piece by piece (MADV_DONTNEED).
+class PagedFloats {
+ public:
+  explicit PagedFloats(size_t n) : bytes_(std::max<size_t>(n, 1) * sizeof(float)) {
+    void* p = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw RuntimeError("n-gram svm: cannot allocate " + std::to_string(bytes_ >> 20) + " MiB of weights");
+    data_ = static_cast<float*>(p);  // zero-filled
+  }
+  ~PagedFloats() { ::munmap(data_, bytes_); }
+  PagedFloats(const PagedFloats&) = delete;
+  PagedFloats& operator=(const PagedFloats&) = delete;
+  float* data() { return data_; }
+  // Gives back the whole pages inside [begin, end) (floats); they read as zeros afterwards.
+  void release(size_t begin, size_t end) {
+    const size_t page = size_t(::sysconf(_SC_PAGESIZE));
+    size_t b = (begin * sizeof(float) + page - 1) / page * page, e = end * sizeof(float) / page * page;
+    if (e > b) ::madvise(reinterpret_cast<char*>(data_) + b, e - b, MADV_DONTNEED);
+  }
+
+ private:
+  size_t bytes_;
+  float* data_ = nullptr;
+};
+
+// kLanes binary problems (one class each against the rest) solved together: their weights are
+// interleaved per feature ([F x kLanes]), so one pass over a row's non-zeros computes all their
+// scores, and one more updates all of them. The rows are visited in one random order (the group's);
+// each lane has its own dual variables, shrinking and stopping test, exactly as a problem alone.
+constexpr int kLanes = 16;
+// The 16 lanes as one generic vector (GCC/Clang lower it to the widest registers the target has).
+typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
+
+struct ClassGroup {
+  int lanes = 0;           // classes in this group (the other lanes stay zero)
+  int cls[kLanes] = {};    // class of each lane
+  int slot = 0;            // column of lane 0 in the batches' alpha
+  float* w = nullptr;      // [F x kLanes]
+  float bias_w[kLanes] = {};
+  std::mt19937_64 rng;
+  double pg_max_old[kLanes], pg_min_old[kLanes], pg_max[kLanes], pg_min[kLanes];
+  int64_t shrunk[kLanes] = {};
+  bool unshrink[kLanes] = {}, done[kLanes] = {};
+  int passes[kLanes] = {};
+
+  ClassGroup() {
+    for (int l = 0; l < kLanes; ++l) {
+      pg_max_old[l] = std::numeric_limits<double>::infinity();
+      pg_min_old[l] = -pg_max_old[l];
+    }
+  }
+  bool active(int l) const { return l < lanes && !done[l]; }
+  bool any_active() const {
+    for (int l = 0; l < lanes; ++l) {
+      if (!done[l]) return true;
+    }
+    return false;
+  }
+  void start_pass() {
+    for (int l = 0; l < kLanes; ++l) {
+      pg_max[l] = -std::numeric_limits<double>::infinity();
+      pg_min[l] = std::numeric_limits<double>::infinity();
+      shrunk[l] = 0;
+    }
+  }
+
+  // One sweep over the rows of a batch, in a random order. Compiled for AVX-512 and AVX2 too (the
+  // widest that the CPU has is picked at load time): the lanes' loops are most of training.
+  __attribute__((target_clones("avx512f", "avx2", "default"))) void sweep(Batch& batch, int width, const PositiveFn& positive, double diag, std::vector<int64_t>& order) {
+    const Csr& X = batch.x;
+    const int64_t n = X.rows();
+    order.resize(size_t(n));
+    std::iota(order.begin(), order.end(), int64_t(0));
+    std::shuffle(order.begin(), order.end(), rng);
+    for (const int64_t i : order) {
+      float* alpha = batch.alpha.data() + size_t(i) * size_t(width) + size_t(slot);
+      bool work[kLanes] = {};
+      bool any = false;
+      for (int l = 0; l < lanes; ++l) {
+        if (done[l]) continue;
+        if (alpha[l] < 0 && !unshrink[l]) {
+          ++shrunk[l];
           continue;
         }
-        if (g < 0) pg = g;
-      } else {
-        pg = g;
+        work[l] = any = true;
       }
-      pg_max = std::max(pg_max, pg);
-      pg_min = std::min(pg_min, pg);
-      if (std::fabs(pg) > 1e-12) {
-        double old = alpha[size_t(i)];
-        alpha[size_t(i)] = std::max(old - g / (sq_norms[size_t(i)] + 1 + diag), 0.0);
-        float d = float((alpha[size_t(i)] - old) * yi);
-        for (int64_t j = 0; j < nnz; ++j) w[size_t(ids[j])] += d * vals[j];
-        bias_w += d;
+      if (!any) continue;
+      const int64_t b = X.row_ptr[size_t(i)], nnz = X.row_ptr[size_t(i) + 1] - b;
+      const int32_t* ids = X.ids.data() + b;
+      const float* vals = X.values.data() + b;
+      Lanes score;
+      std::memcpy(&score, bias_w, sizeof score);  // the bias: a feature of constant value 1
+      const Lanes* wl = reinterpret_cast<const Lanes*>(w);
+      for (int64_t j = 0; j < nnz; ++j) score += vals[j] * wl[ids[j]];
+      Lanes dv = {};
+      float* d = reinterpret_cast<float*>(&dv);
+      bool update = false;
+      const double q = double(batch.sq_norms[size_t(i)]) + 1 + diag;
+      for (int l = 0; l < lanes; ++l) {
+        if (!work[l]) continue;
+        const double a = alpha[l] < 0 ? 0.0 : double(alpha[l]);
+        alpha[l] = float(a);
+        const double yi = positive(cls[l], batch.row[size_t(i)]) ? 1.0 : -1.0;
+        const double g = yi * score[l] - 1 + diag * a;
+        double pg = 0;
+        if (a == 0) {
+          if (g > pg_max_old[l]) {  // shrink: stays at the bound
+            alpha[l] = kShrunk;
+            ++shrunk[l];
+            continue;
+          }
+          if (g < 0) pg = g;
+        } else {
+          pg = g;
+        }
+        pg_max[l] = std::max(pg_max[l], pg);
+        pg_min[l] = std::min(pg_min[l], pg);
+        if (std::fabs(pg) > 1e-12) {
+          alpha[l] = float(std::max(a - g / q, 0.0));
+          d[l] = float((double(alpha[l]) - a) * yi);
+          update = update || d[l] != 0;
+        }
       }
+      if (!update) continue;
+      Lanes* wm = reinterpret_cast<Lanes*>(w);
+      for (int64_t j = 0; j < nnz; ++j) wm[ids[j]] += vals[j] * dv;
+      for (int l = 0; l < kLanes; ++l) bias_w[l] += d[l];
     }
-    if (pg_max - pg_min <= o.tol) {
-      if (active_size == n) break;
-      active_size = n;  // converged on the shrunk set: verify on all rows
-      pg_max_old = std::numeric_limits<double>::infinity();
-      pg_min_old = -pg_max_old;
-      continue;
-    }
-    pg_max_old = pg_max <= 0 ? std::numeric_limits<double>::infinity() : pg_max;
-    pg_min_old = pg_min >= 0 ? -std::numeric_limits<double>::infinity() : pg_min;
   }
-}
+
+  // After a pass over all rows: per lane, converged, or the shrinking thresholds of the next pass.
+  // Calls done_fn for each class that converged.
+  template <typename DoneFn>
+  void end_pass(double tol, DoneFn done_fn) {
+    for (int l = 0; l < lanes; ++l) {
+      if (done[l]) continue;
+      ++passes[l];
+      if (pg_max[l] - pg_min[l] <= tol) {
+        if (shrunk[l] == 0) {
+          done[l] = true;
+          done_fn();
+          continue;
+        }
+        unshrink[l] = true;  // converged on the shrunk rows: check on all rows
+        pg_max_old[l] = std::numeric_limits<double>::infinity();
+        pg_min_old[l] = -pg_max_old[l];
+        continue;
+      }
+      unshrink[l] = false;
+      pg_max_old[l] = pg_max[l] <= 0 ? std::numeric_limits<double>::infinity() : pg_max[l];
+      pg_min_old[l] = pg_min[l] >= 0 ? -std::numeric_limits<double>::infinity() : pg_min[l];
+    }
+  }
+};
 
 }  // namespace
 
-void train_ovr_svm(const Csr& X, int64_t num_features, int k, const PositiveFn& positive, const SvmOptions& o,
-                   std::vector<float>& weight, std::vector<float>& bias) {
-  int64_t n = X.rows();
-  std::vector<double> sq_norms(static_cast<size_t>(n), 0.0);
-  for (int64_t i = 0; i < n; ++i) {
-    for (int64_t j = X.row_ptr[size_t(i)]; j < X.row_ptr[size_t(i) + 1]; ++j) {
-      sq_norms[size_t(i)] += double(X.values[size_t(j)]) * X.values[size_t(j)];
+void train_ovr_svm(const RowStore& X, const std::string& state_path, int64_t num_features, int k,
+                   const PositiveFn& positive, const SvmOptions& o, std::vector<float>& weight,
+                   std::vector<float>& bias) {
+  // Classes are solved in fixed groups of kLanes (0-15, 16-31, ...). Under a launcher, rank r
+  // solves groups r, r + W, ... on the whole data and the weights are summed over the ranks (each
+  // class is non-zero on one rank only). A group's descent depends on its own classes only (its
+  // seed, the pass's block order, the batches), so the model is the same for any world size and
+  // any number of threads.
+  dist::Group* dist_group = dist::current();
+  const int rank = dist_group ? dist_group->rank() : 0, world = dist_group ? dist_group->world_size() : 1;
+  std::vector<int> mine;  // this rank's classes, group by group
+  std::vector<ClassGroup> groups;
+  for (int g = rank; g * kLanes < k; g += world) {
+    ClassGroup grp;
+    grp.slot = int(mine.size());
+    grp.lanes = std::min(kLanes, k - g * kLanes);
+    for (int l = 0; l < grp.lanes; ++l) {
+      grp.cls[l] = g * kLanes + l;
+      mine.push_back(grp.cls[l]);
+    }
+    grp.rng.seed(o.seed * 1000003u + uint64_t(g));
+    groups.push_back(grp);
+  }
+  const size_t num_groups = groups.size();
+  const int width = std::max(1, static_cast<int>(mine.size()));
+  PagedFloats w_all(num_groups * size_t(num_features) * kLanes);
+  for (size_t g = 0; g < num_groups; ++g) groups[g].w = w_all.data() + g * size_t(num_features) * kLanes;
+  const double diag = 0.5 / o.C;  // D_ii of the squared hinge dual
+  const auto& blocks = X.blocks();
+  SlabStore alphas(state_path, blocks, width);
+  // live[b * width + slot]: rows of block b that the class has not shrunk. A block that no active
+  // class here needs is not read; a group with nothing to do in a batch skips it.
+  std::vector<int64_t> live(blocks.size() * size_t(width));
+  for (size_t b = 0; b < blocks.size(); ++b) {
+    for (int i = 0; i < width; ++i) live[b * size_t(width) + size_t(i)] = blocks[b].rows;
+  }
+  // Every pass reads the blocks in a new random order, a batch of them at a time, and visits
+  // the rows of a batch in a random order: rows of far-apart blocks mix, as in one random
+  // permutation of all rows (fixed contiguous blocks make the descent crawl).
+  std::mt19937_64 block_rng(o.seed ^ 0x5eed5eedULL);
+  Batch batch;
+  std::vector<uint8_t> raw;
+  std::vector<char> need, loaded;
+  const int threads = std::max(1, std::min<int>(o.threads, int(std::max<size_t>(1, num_groups))));
+  std::vector<std::vector<int64_t>> orders(static_cast<size_t>(threads));
+  auto lane_needs = [&](const ClassGroup& grp, int l, size_t b) {
+    return grp.active(l) && (grp.unshrink[l] || live[b * size_t(width) + size_t(grp.slot + l)] > 0);
+  };
+  std::vector<size_t> order(blocks.size());
+  for (int pass = 0; pass < o.max_iter; ++pass) {
+    std::vector<ClassGroup*> active;
+    for (auto& grp : groups) {
+      if (grp.any_active()) active.push_back(&grp);
+    }
+    if (active.empty()) break;
+    for (auto* grp : active) grp->start_pass();
+    std::iota(order.begin(), order.end(), size_t(0));
+    std::shuffle(order.begin(), order.end(), block_rng);
+    for (const auto& group_blocks : batches_of(X, order, o.batch_bytes)) {
+      // Which groups have work in this batch, and which blocks someone needs.
+      std::vector<ClassGroup*> todo;
+      loaded.assign(group_blocks.size(), 0);
+      for (auto* grp : active) {
+        bool any = false;
+        for (size_t i = 0; i < group_blocks.size(); ++i) {
+          for (int l = 0; l < grp->lanes; ++l) {
+            if (lane_needs(*grp, l, group_blocks[i])) any = loaded[i] = 1;
+          }
+        }
+        if (any) todo.push_back(grp);
+      }
+      int64_t rows = 0;
+      for (const size_t b : group_blocks) rows += blocks[b].rows;
+      for (auto* grp : active) {
+        if (std::find(todo.begin(), todo.end(), grp) != todo.end()) continue;
+        for (int l = 0; l < grp->lanes; ++l) grp->shrunk[l] += rows;  // all shrunk here
+      }
+      if (todo.empty()) continue;
+      batch.alpha.resize(size_t(rows) * size_t(width));
+      batch.row.clear();
+      need.assign(size_t(rows), 0);
+      int64_t at = 0;
+      for (size_t i = 0; i < group_blocks.size(); ++i) {
+        const size_t b = group_blocks[i];
+        float* a = batch.alpha.data() + size_t(at) * size_t(width);
+        if (loaded[i]) {
+          alphas.load(b, a);
+        } else {
+          std::fill(a, a + size_t(blocks[b].rows) * size_t(width), kShrunk);  // nobody's rows
+        }
+        for (int64_t r = 0; r < blocks[b].rows; ++r) batch.row.push_back(blocks[b].first_row + r);
+        at += blocks[b].rows;
+      }
+      for (int64_t r = 0; r < rows; ++r) {
+        const float* a = batch.alpha.data() + size_t(r) * size_t(width);
+        bool needed = false;
+        for (auto* grp : todo) {
+          for (int l = 0; l < grp->lanes && !needed; ++l) {
+            needed = grp->active(l) && (grp->unshrink[l] || a[grp->slot + l] >= 0);
+          }
+        }
+        need[size_t(r)] = char(needed);
+      }
+      batch.x = Csr();
+      at = 0;
+      for (size_t i = 0; i < group_blocks.size(); ++i) {
+        const size_t b = group_blocks[i];
+        if (loaded[i]) {
+          X.append_rows(b, need.data() + at, batch.x, raw);
+        } else {
+          batch.x.row_ptr.insert(batch.x.row_ptr.end(), size_t(blocks[b].rows), batch.x.row_ptr.back());
+        }
+        at += blocks[b].rows;
+      }
+      batch.sq_norms.assign(size_t(rows), 0.f);
+      for (int64_t i = 0; i < rows; ++i) {
+        double s = 0;
+        for (int64_t j = batch.x.row_ptr[size_t(i)]; j < batch.x.row_ptr[size_t(i) + 1]; ++j) {
+          s += double(batch.x.values[size_t(j)]) * batch.x.values[size_t(j)];
+        }
+        batch.sq_norms[size_t(i)] = float(s);
+      }
+      std::atomic<size_t> next{0};
+      auto work = [&](int t) {
+        for (size_t i; (i = next.fetch_add(1)) < todo.size();) {
+          if (interrupted()) return;
+          todo[i]->sweep(batch, width, positive, diag, orders[size_t(t)]);
+        }
+      };
+      std::vector<std::thread> pool;
+      for (int t = 1; t < std::min<int>(threads, int(todo.size())); ++t) pool.emplace_back(work, t);
+      work(0);
+      for (auto& th : pool) th.join();
+      check_interrupted();
+      at = 0;
+      for (size_t i = 0; i < group_blocks.size(); ++i) {
+        const size_t b = group_blocks[i];
+        const float* a = batch.alpha.data() + size_t(at) * size_t(width);
+        at += blocks[b].rows;
+        if (!loaded[i]) continue;
+        alphas.store(b, a);
+        for (int s = 0; s < int(mine.size()); ++s) {
+          int64_t n_live = 0;
+          for (int64_t r = 0; r < blocks[b].rows; ++r) n_live += a[size_t(r) * size_t(width) + size_t(s)] >= 0;
+          live[b * size_t(width) + size_t(s)] = n_live;
+        }
+      }
+    }
+    for (auto* grp : active) {
+      grp->end_pass(o.tol, [&] {
+        if (o.on_class_done) o.on_class_done();
+      });
     }
   }
-  weight.assign(size_t(num_features) * size_t(k), 0.f);
-  bias.assign(size_t(k), 0.f);
-  // Under a launcher, rank r trains classes r, r + W, r + 2W, ... on the whole data, and the
-  // weights are summed over the ranks (each class is non-zero on one rank only): the same model
-  // as a single process, since every class has its own seed.
-  dist::Group* group = dist::current();
-  std::vector<int> mine;
-  for (int c = group ? group->rank() : 0; c < k; c += group ? group->world_size() : 1) mine.push_back(c);
-  const int num_mine = static_cast<int>(mine.size());
-  std::atomic<int> next{0};
-  auto work = [&]() {
-    std::vector<float> w;
-    std::vector<int8_t> y(static_cast<size_t>(n));
-    for (int i; (i = next.fetch_add(1)) < num_mine;) {
-      const int c = mine[size_t(i)];
-      if (interrupted()) return;
-      for (int64_t i = 0; i < n; ++i) y[size_t(i)] = positive(c, i) ? 1 : -1;
-      w.assign(size_t(num_features), 0.f);
-      float b = 0;
-      solve_binary(X, sq_norms, y, o, o.seed * 1000003u + uint64_t(c), w, b);
-      for (int64_t f = 0; f < num_features; ++f) weight[size_t(f) * size_t(k) + size_t(c)] = w[size_t(f)];
-      bias[size_t(c)] = b;
-      if (o.on_class_done) o.on_class_done();
+  // The [F x k] weights, written feature by feature while the groups' pages are given back, so
+  // that the two copies do not both sit in memory.
+  weight.clear();
+  weight.shrink_to_fit();
+  weight.reserve(size_t(num_features) * size_t(k));
+  std::vector<int> group_of(size_t(k), -1), lane_of(size_t(k), 0);
+  for (size_t g = 0; g < num_groups; ++g) {
+    for (int l = 0; l < groups[g].lanes; ++l) {
+      group_of[size_t(groups[g].cls[l])] = int(g);
+      lane_of[size_t(groups[g].cls[l])] = l;
     }
-  };
-  int threads = std::max(1, std::min(o.threads, std::max(1, num_mine)));
-  std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) pool.emplace_back(work);
-  work();
-  for (auto& th : pool) th.join();
-  check_interrupted();
-  if (group != nullptr) {
+  }
+  const int64_t step = 16384;
+  for (int64_t f0 = 0; f0 < num_features; f0 += step) {
+    const int64_t f1 = std::min(num_features, f0 + step);
+    for (int64_t f = f0; f < f1; ++f) {
+      for (int c = 0; c < k; ++c) {
+        const int g = group_of[size_t(c)];
+        weight.push_back(g < 0 ? 0.f : groups[size_t(g)].w[size_t(f) * kLanes + size_t(lane_of[size_t(c)])]);
+      }
+    }
+    for (size_t g = 0; g < num_groups; ++g) {
+      const size_t base = g * size_t(num_features) * kLanes;
+      w_all.release(base + size_t(f0) * kLanes, base + size_t(f1) * kLanes);
+    }
+  }
+  bias.assign(size_t(k), 0.f);
+  for (auto& grp : groups) {
+    for (int l = 0; l < grp.lanes; ++l) {
+      bias[size_t(grp.cls[l])] = grp.bias_w[l];
+      if (!grp.done[l] && o.on_class_done) o.on_class_done();
+    }
+  }
+  if (dist_group != nullptr) {
     for (std::vector<float>* v : {&weight, &bias}) {
       std::vector<torch::Tensor> t{torch::from_blob(v->data(), {static_cast<int64_t>(v->size())}, torch::kFloat)};
-      group->allreduce_sum(t, "the one-vs-rest SVM weights of every class");
+      dist_group->allreduce_sum(t, "the one-vs-rest SVM weights of every class");
     }
   }
 }

@@ -3,9 +3,11 @@
 // the calibration of their scores into probabilities.
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "features.h"
+#include "row_store.h"
 #include "nlpc/eval/matrix.h"
 #include "nlpc/eval/multilabel.h"
 
@@ -17,15 +19,20 @@ struct SvmOptions {
   int max_iter = 200;  // passes over the (shrunk) data per class
   uint64_t seed = 0;
   int threads = 1;
+  int64_t batch_bytes = int64_t(16) << 20;  // encoded bytes of the blocks read and decoded together
   std::function<void()> on_class_done;  // called from worker threads
 };
 
 using PositiveFn = std::function<bool(int cls, int64_t row)>;
 
 // weight: [F x k] row-major, bias: [k]. The bias is learned as the weight of a constant feature 1
-// (regularised, as LIBLINEAR and scikit-learn do with intercept_scaling = 1).
-void train_ovr_svm(const Csr& X, int64_t num_features, int k, const PositiveFn& positive, const SvmOptions& o,
-                   std::vector<float>& weight, std::vector<float>& bias);
+// (regularised, as LIBLINEAR and scikit-learn do with intercept_scaling = 1). The rows are read a
+// batch of random blocks at a time and every class takes its sweep over the batch before the next
+// is read (block minimisation, Yu et al., KDD 2010); the dual variables live in a SlabStore at
+// `state_path` ("" = in memory). Memory: the weights of the classes plus one batch.
+void train_ovr_svm(const RowStore& X, const std::string& state_path, int64_t num_features, int k,
+                   const PositiveFn& positive, const SvmOptions& o, std::vector<float>& weight,
+                   std::vector<float>& bias);
 
 struct ScoreTargets {
   const std::vector<int>* labels = nullptr;   // single-label

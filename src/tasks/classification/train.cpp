@@ -17,7 +17,8 @@ namespace nlpc {
 TrainData read_train_data(const TrainConfig& cfg, runs::Run& run) {
   TrainData d;
   d.spec = cfg.data;  // the data section is the readers' DataSpec (multilabel from the task)
-  d.train = read_labelled_set(cfg.data.train, d.spec);
+  // The n-gram baseline streams its training texts from the file (twice) instead of holding them.
+  d.train = read_labelled_set(cfg.data.train, d.spec, cfg.model.type != "ngram");
   d.labels = collect_labels(d.train, d.spec);
   if (d.labels.size() < 2 && !d.spec.multilabel) {
     throw InputError(cfg.data.train, 0, 0,
@@ -25,6 +26,7 @@ TrainData read_train_data(const TrainConfig& cfg, runs::Run& run) {
                          " distinct label(s): classification needs at least 2");
   }
   map_labels(d.train, d.labels, d.spec);
+  if (d.train.texts.empty()) std::vector<std::string>().swap(d.train.raw_labels);  // streamed: ids suffice
   if (!cfg.data.valid.empty()) {
     d.valid = read_labelled_set(cfg.data.valid, d.spec);
     map_labels(*d.valid, d.labels, d.spec);
@@ -34,11 +36,11 @@ TrainData read_train_data(const TrainConfig& cfg, runs::Run& run) {
     map_labels(*d.test, d.labels, d.spec);
   }
   run.log_param("data.num_labels", static_cast<int64_t>(d.labels.size()));
-  run.log_param("data.train_rows", static_cast<int64_t>(d.train.texts.size()));
+  run.log_param("data.train_rows", d.train.num_rows);
   run.log_param("data.train_skipped_empty", d.train.skipped_empty);
   if (d.valid) run.log_param("data.valid_rows", static_cast<int64_t>(d.valid->texts.size()));
   if (d.test) run.log_param("data.test_rows", static_cast<int64_t>(d.test->texts.size()));
-  spdlog::info("data: {} train rows, {} labels{}{}", d.train.texts.size(), d.labels.size(),
+  spdlog::info("data: {} train rows, {} labels{}{}", d.train.num_rows, d.labels.size(),
                d.valid ? ", " + std::to_string(d.valid->texts.size()) + " valid" : "",
                d.test ? ", " + std::to_string(d.test->texts.size()) + " test" : "");
   return d;

@@ -16,6 +16,8 @@ int64_t train_ngram(const TrainConfig& cfg, const TrainData& data, runs::Run& ru
   t.lr = static_cast<float>(cfg.train.lr);
   t.seed = static_cast<uint64_t>(cfg.train.seed);
   t.threads = num_threads();
+  // The training matrix and the solver's state go to scratch files beside the run (unlinked at once).
+  if (t.scratch_dir.empty()) t.scratch_dir = run.dir();
   t.on_epoch = [&](int epoch, const eval::MetricSet& valid) {
     for (const auto& [name, v] : valid.items()) {
       if (is_aggregate_metric(name)) run.log_metric("valid/" + name, v, epoch);
@@ -30,7 +32,12 @@ int64_t train_ngram(const TrainConfig& cfg, const TrainData& data, runs::Run& ru
     d.label_sets = s.label_sets;
     return d;
   };
-  const models::NgramDataset train = to_dataset(data.train);
+  models::NgramDataset train = to_dataset(data.train);
+  if (data.train.texts.empty()) {
+    train.scan = [&](const std::function<void(std::string&)>& row) {
+      scan_labelled_texts(data.train.file, data.spec, row);
+    };
+  }
   std::optional<models::NgramDataset> valid;
   if (data.valid) valid = to_dataset(*data.valid);
   const models::NgramDataset* vp = valid ? &*valid : nullptr;

@@ -13,12 +13,17 @@
 // or tf, times idf = ln((1 + N) / (1 + df)) + 1 (scikit-learn's smooth idf), L2-normalised within
 // the word group and within the char group, each group then scaled by its weight.
 //
+// Out of core: the training texts may be streamed (NgramDataset::scan), read twice (counting, then
+// vectorizing); the TF-IDF rows go to a compact row store (about 4 bytes per non-zero: LEB128 id
+// deltas and binary16 values) in a scratch file that is unlinked at once, and the solvers read it
+// back a batch of randomly picked small blocks at a time. Memory: the model, one batch and 4 bytes
+// per row (labels), whatever the number of rows.
+//
 // Determinism: with threads == 1 training is a pure function of (data, options, seed). With more
 // threads, samples are processed Hogwild-style (lock-free shared weights), so results vary slightly
 // from run to run (typically well under 0.5 accuracy points); prediction is always deterministic.
 #include <cstdint>
 #include <functional>
-#include <string>
 #include <string>
 #include <vector>
 
@@ -46,7 +51,8 @@ struct NgramFeatureOptions {
 
 struct NgramTrainOptions {
   // "svm": one-vs-rest squared-hinge linear SVMs by dual coordinate descent (scikit-learn's
-  // LinearSVC solver; classes in parallel, deterministic for any thread count), probabilities from
+  // LinearSVC solver; groups of 16 classes in parallel, deterministic for any thread count and any
+  // world size under a launcher), probabilities from
   // softmax / sigmoid of the scores times a scale fitted on the validation set (training set when
   // none is given). "sgd": softmax (single-label) / logistic (multi-label) regression by averaged
   // Hogwild SGD, using epochs, lr, l2 and average.
@@ -61,17 +67,32 @@ struct NgramTrainOptions {
   uint64_t seed = 0;
   int threads = 0;         // <= 0: nlpc::num_threads()
   bool progress = true;    // show a progress bar
+  // Where the training matrix (about 4 bytes per non-zero) and the SVM's dual variables (4 bytes
+  // per row and class) go while training: files in this folder, unlinked as soon as they are
+  // opened (a killed run leaves nothing behind), read back one block at a time, so that they live
+  // in the page cache instead of the process. "" keeps them in memory.
+  std::string scratch_dir;
+  // Encoded bytes of the training matrix read and decoded together (a batch of small blocks picked
+  // at random); memory while training is the model plus about 3x this.
+  int64_t batch_bytes = int64_t(16) << 20;
   // Called after every epoch with validation metrics (when a validation set is given).
   std::function<void(int epoch, const eval::MetricSet& valid)> on_epoch;
 };
 
 enum class NgramProblem { kSingleLabel, kMultiLabel };
 
-// Labelled texts. Single-label: `labels` (class ids). Multi-label: `label_sets`.
+// One pass over the texts of a data set, in the order of its labels: calls row(text) for each
+// (row may move from the string). Training calls it twice (counting, then vectorizing), so it must
+// give the same texts each time; they are never all in memory at once.
+using NgramTextScan = std::function<void(const std::function<void(std::string& text)>& row)>;
+
+// Labelled texts. Single-label: `labels` (class ids). Multi-label: `label_sets`. The training set
+// may give `scan` instead of `texts` (streamed from a file); the validation set is kept in memory.
 struct NgramDataset {
   std::vector<std::string> texts;
   std::vector<int> labels;
   eval::LabelSets label_sets;
+  NgramTextScan scan;
 };
 
 class NgramModel {
