@@ -1,6 +1,7 @@
 // Draws a line chart with the run report's SVG code (src/runs/svg.cpp), for benchmark scripts.
 //   bench_line_chart TITLE X_LABEL Y_LABEL OUT.svg < points.tsv
 // Each input line: series name <TAB> x <TAB> y. Series keep the order of their first line.
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <sstream>

@@ -49,8 +49,8 @@ run_fasttext() {  # factor rows
     -output "$WORK/ft/model" -wordNgrams 2 -epoch 5 -lr 0.5 -thread "$THREADS" -verbose 0
   fasttext predict "$WORK/ft/model.bin" "$WORK/ft/test.ft" > "$WORK/ft/pred"
   local acc wall rss
-  acc=$($PY -c "import json,sys; print(round(json.loads(sys.argv[1])['accuracy'], 4))" \
-    "$($PY $REF fasttext-score "$WORK/d" "$WORK/ft/pred")")
+  acc=$(cut -d' ' -f1 "$WORK/ft/test.ft" | paste -d' ' - "$WORK/ft/pred" |
+    awk '{n++; if ($1 == $2) ok++} END {printf "%.4f", ok / n}')
   read -r wall rss < "$WORK/ft.time"
   printf "%s\t%s\tfastText\t%s\t%s\t%d\n" "$1" "$2" "$acc" "$wall" $((rss / 1024)) | tee -a "$RES"
   rm -rf "$WORK/ft"

@@ -113,6 +113,9 @@ void add_model_keys(Bindings& b) {
         [](TrainConfig& c) -> auto& { return c.model.dropout; });
   b.add({"model.freeze_encoder", T::kBool, false, "train only the head (pretrained features + small head)", {}},
         [](TrainConfig& c) -> auto& { return c.model.freeze_encoder; });
+  b.add({"model.cache_features", T::kBool, true, "with model.freeze_encoder: compute the encoder's features once "
+         "per distinct input (first epoch, first evaluation) and train the head on the cache", {}},
+        [](TrainConfig& c) -> auto& { return c.model.cache_features; });
   b.add({"model.source_prefix", T::kString, "", "prefix added to each input (T5, e.g. \"summarize: \")", {}},
         [](TrainConfig& c) -> auto& { return c.model.source_prefix; });
   b.add({"model.max_target_length", T::kInt, 64, "summarize: maximum target tokens (longer targets are truncated; "

@@ -92,3 +92,26 @@ TEST_CASE("fine-tuning a classifier from a BertForPreTraining pytorch_model.bin"
   CHECK_THAT(r.err + r.out, Catch::Contains("ignored 9 checkpoint tensor(s): cls.predictions.bias"));
   CHECK_THAT(r.err + r.out, Catch::Contains("newly initialised: classifier.bias, classifier.weight"));
 }
+
+TEST_CASE("train: a frozen encoder's features are computed once and give the uncached run's metrics",
+          "[e2e][train]") {
+  TempDir d;
+  auto train = [&](const std::string& cache) {
+    return run_nlpc("--threads 1 train --runs-dir '" + d.file("runs") + "' --set data.train=" +
+                    fixture("data/train.csv") + " --set data.valid=" + fixture("data/valid.csv") +
+                    " --set data.label_column=section --set model.type=bert --set model.init=" +
+                    fixture("bin/bert-pretraining") + " --set model.max_length=40 --set train.batch_size=16" +
+                    " --set train.epochs=3 --set model.head=mlp --set model.freeze_encoder=true" +
+                    " --set model.cache_features=" + cache);
+  };
+  auto on = train("true");
+  INFO(on.out << on.err);
+  REQUIRE(on.exit_code == 0);
+  CHECK_THAT(on.err, Catch::Contains("frozen encoder: features of"));
+  auto off = train("false");
+  REQUIRE(off.exit_code == 0);
+  CHECK_THAT(off.err, !Catch::Contains("frozen encoder: features of"));
+  // The same test table: the cache changes what is recomputed, not what is learned.
+  auto table = [](const std::string& out) { return out.substr(std::min(out.size(), out.find("metrics on"))); };
+  CHECK(table(on.out) == table(off.out));
+}

@@ -379,3 +379,48 @@ TEST_CASE("inputs longer than max_position_embeddings are refused clearly", "[mo
   auto ids = torch::ones({1, 41}, torch::kLong);
   CHECK_THROWS_WITH(model->forward(ids, {}), Catch::Contains("sequence length 41 exceeds the model's max_position_embeddings 40"));
 }
+
+TEST_CASE("a frozen encoder's features are cached per input and give the uncached logits", "[models]") {
+  struct Case {
+    std::string kind, folder;
+  };
+  for (const Case& c : {Case{"hf", "models/tiny-bert"}, Case{"hf", "models/tiny-distilbert"},
+                        Case{"mlp", "models/tiny-bert"}}) {
+    INFO(c.kind << " " << c.folder);
+    torch::manual_seed(5);
+    m::ClassifierOptions opt;
+    opt.labels = {"a", "b", "c"};
+    opt.head.kind = c.kind;
+    opt.head.hidden_sizes = {7};
+    opt.head.pooling = "mean";
+    opt.head.dropout = 0.0;
+    opt.head.freeze_encoder = true;
+    auto model = m::load_classifier(fixture(c.folder), c10::Device(c10::kCPU), opt);
+    model->train(false);  // the hf heads' dropout comes from the config: none here
+    const int64_t vocab = model->config().raw.value("vocab_size", int64_t(50));
+    auto ids = torch::randint(5, std::min<int64_t>(vocab, 90), {4, 10});
+    auto mask = torch::ones({4, 10}, torch::kLong);
+    mask[1].narrow(0, 6, 4).zero_();
+    mask[3].narrow(0, 2, 8).zero_();
+    const auto plain = model->forward(ids, mask).detach();
+    model->cache_frozen_features(true);
+    const auto first = model->forward(ids, mask);
+    CHECK(model->cached_inputs() == 4);
+    CHECK(first.requires_grad());  // the head still gets gradients
+    CHECK(max_diff(first.detach(), plain) < 1e-5);
+    // The same texts in another batch, padded to another length: all from the cache.
+    auto ids2 = torch::cat({ids.narrow(0, 3, 1).narrow(1, 0, 2), ids.narrow(0, 1, 1).narrow(1, 0, 2)}, 0);
+    auto mask2 = torch::ones({2, 2}, torch::kLong);
+    auto ids3 = torch::cat({ids.narrow(0, 1, 1).narrow(1, 0, 6), ids.narrow(0, 3, 1).narrow(1, 0, 6)}, 0);
+    auto mask3 = torch::cat({mask.narrow(0, 1, 1).narrow(1, 0, 6), mask.narrow(0, 3, 1).narrow(1, 0, 6)}, 0);
+    const auto again = model->forward(ids3, mask3).detach();
+    CHECK(model->cached_inputs() == 4);
+    CHECK(max_diff(again, torch::cat({plain.narrow(0, 1, 1), plain.narrow(0, 3, 1)}, 0)) < 1e-5);
+    // A new input is encoded once; the hidden states still come from the encoder.
+    model->forward(ids2, mask2);
+    CHECK(model->cached_inputs() == 5);
+    CHECK(model->forward_full(ids, mask, {}, true).hidden_states.size() > 1);
+    model->cache_frozen_features(false);
+    CHECK(model->cached_inputs() == 0);
+  }
+}

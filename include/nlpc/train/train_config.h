@@ -33,6 +33,7 @@ struct ModelSection {
   std::string pooling = "cls";  // cls | mean
   double dropout = -1;          // < 0: the config's value
   bool freeze_encoder = false;
+  bool cache_features = true;   // with freeze_encoder: run the encoder once per distinct input
   std::string source_prefix;    // T5: e.g. "summarize: "
   int64_t max_target_length = 64;  // summarize: target tokens
   int64_t vocab_size = 8000;       // summarize from scratch: SentencePiece vocabulary size

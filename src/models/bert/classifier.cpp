@@ -1,5 +1,7 @@
 #include "nlpc/models/bert/classifier.h"
 
+#include <cstring>
+
 #include "nlpc/core/error.h"
 #include "nlpc/models/layers/layers.h"
 #include "nlpc/models/registry.h"
@@ -116,9 +118,94 @@ torch::Tensor SequenceClassifier::pool(const torch::Tensor& hidden, const torch:
   return (hidden * m).sum(1) / m.sum(1).clamp_min(1e-9);
 }
 
+torch::Tensor SequenceClassifier::head_input(const EncoderOutput& enc, const torch::Tensor& attention_mask) const {
+  if (options_.head.kind == "hf") {
+    // DistilBertForSequenceClassification: hidden[:, 0]; BertForSequenceClassification: pooled output
+    return pre_classifier_ ? enc.last_hidden.select(1, 0) : enc.pooled;
+  }
+  return pool(enc.last_hidden, attention_mask);
+}
+
+torch::Tensor SequenceClassifier::head_forward(torch::Tensor x) const {
+  const bool training = is_training();
+  if (options_.head.kind == "hf") {
+    // DistilBERT: -> pre_classifier -> ReLU -> dropout; BERT: -> dropout
+    if (pre_classifier_) x = torch::relu(linear_forward(x, pre_classifier_));
+    return linear_forward(maybe_dropout(x, head_dropout_, training), classifier_);
+  }
+  for (auto& layer : mlp_hidden_) x = mlp_act_(linear_forward(maybe_dropout(x, head_dropout_, training), layer));
+  return linear_forward(maybe_dropout(x, head_dropout_, training), mlp_output_);
+}
+
+void SequenceClassifier::cache_frozen_features(bool on) {
+  cache_on_ = on;
+  if (!on) {
+    cache_index_.clear();
+    std::vector<float>().swap(cache_rows_);
+  }
+}
+
+torch::Tensor SequenceClassifier::cached_head_input(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
+                                                    const torch::Tensor& token_type_ids) {
+  // input_ids: [batch, seq] -> [batch, hidden]
+  const int64_t batch = input_ids.size(0), seq = input_ids.size(1), hidden = config_.hidden_size();
+  const torch::Tensor ids = input_ids.to(torch::kCPU, torch::kLong).contiguous();
+  const torch::Tensor types =
+      token_type_ids.defined() ? token_type_ids.to(torch::kCPU, torch::kLong).contiguous() : torch::Tensor();
+  const torch::Tensor lengths = attention_mask.defined()
+                                    ? attention_mask.to(torch::kCPU).ne(0).sum(1).to(torch::kLong).contiguous()
+                                    : torch::full({batch}, seq, torch::kLong);
+  std::vector<std::pair<uint64_t, uint64_t>> keys(static_cast<size_t>(batch));
+  std::vector<int64_t> missing;
+  for (int64_t b = 0; b < batch; ++b) {
+    // Two independent 64-bit hashes of (length, ids, type ids): 128 bits against collisions.
+    const int64_t len = lengths.data_ptr<int64_t>()[b];
+    const int64_t* row = ids.data_ptr<int64_t>() + b * seq;
+    const int64_t* trow = types.defined() ? types.data_ptr<int64_t>() + b * seq : nullptr;
+    uint64_t h1 = 0xcbf29ce484222325ULL ^ uint64_t(len), h2 = 0x9E3779B97F4A7C15ULL + uint64_t(len);
+    for (int64_t t = 0; t < len; ++t) {
+      const uint64_t v = uint64_t(row[t]) * 4 + (trow != nullptr ? uint64_t(trow[t]) : 0);
+      h1 = (h1 ^ v) * 0x100000001b3ULL;
+      h2 = (h2 + v) * 0xff51afd7ed558ccdULL;
+      h2 ^= h2 >> 33;
+    }
+    keys[size_t(b)] = {h1, h2};
+    if (cache_index_.find(keys[size_t(b)]) == cache_index_.end()) missing.push_back(b);
+  }
+  if (!missing.empty()) {
+    const torch::Tensor idx = torch::tensor(missing, torch::kLong).to(input_ids.device());
+    torch::Tensor sub_mask = attention_mask.defined() ? attention_mask.index_select(0, idx) : torch::Tensor();
+    torch::Tensor sub_types = token_type_ids.defined() ? token_type_ids.index_select(0, idx) : torch::Tensor();
+    torch::Tensor features;
+    {
+      torch::NoGradGuard no_grad;
+      const EncoderOutput enc = encoder_->encode(input_ids.index_select(0, idx), sub_mask, sub_types, false);
+      features = head_input(enc, sub_mask).to(torch::kCPU, torch::kFloat).contiguous();  // [missing, hidden]
+    }
+    for (size_t i = 0; i < missing.size(); ++i) {
+      const auto key = keys[size_t(missing[i])];
+      if (cache_index_.count(key) != 0) continue;  // the same input twice in this batch
+      cache_index_.emplace(key, static_cast<int64_t>(cache_rows_.size()) / hidden);
+      const float* f = features.data_ptr<float>() + static_cast<int64_t>(i) * hidden;
+      cache_rows_.insert(cache_rows_.end(), f, f + hidden);
+    }
+  }
+  torch::Tensor out = torch::empty({batch, hidden}, torch::kFloat);
+  for (int64_t b = 0; b < batch; ++b) {
+    const int64_t r = cache_index_.at(keys[size_t(b)]);
+    std::memcpy(out.data_ptr<float>() + b * hidden, cache_rows_.data() + r * hidden, size_t(hidden) * sizeof(float));
+  }
+  return out.to(input_ids.device(), encoder_->parameters().front().scalar_type());
+}
+
 ClassifierOutput SequenceClassifier::forward_full(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
                                                   const torch::Tensor& token_type_ids, bool want_hidden_states) {
   // input_ids: [batch, seq] -> logits: [batch, num_labels]
+  ClassifierOutput out;
+  if (cache_on_ && options_.head.freeze_encoder && !want_hidden_states) {
+    out.logits = head_forward(cached_head_input(input_ids, attention_mask, token_type_ids));
+    return out;
+  }
   EncoderOutput enc;
   if (options_.head.freeze_encoder && torch::GradMode::is_enabled()) {
     torch::NoGradGuard no_grad;
@@ -126,23 +213,8 @@ ClassifierOutput SequenceClassifier::forward_full(const torch::Tensor& input_ids
   } else {
     enc = encoder_->encode(input_ids, attention_mask, token_type_ids, want_hidden_states);
   }
-  ClassifierOutput out;
   out.hidden_states = std::move(enc.hidden_states);
-  const bool training = is_training();
-  if (options_.head.kind == "hf") {
-    torch::Tensor x;
-    if (pre_classifier_) {
-      // DistilBertForSequenceClassification: [batch, dim] -> pre_classifier -> ReLU -> dropout
-      x = torch::relu(linear_forward(enc.last_hidden.select(1, 0), pre_classifier_));
-    } else {
-      x = enc.pooled;  // BertForSequenceClassification: pooled output
-    }
-    out.logits = linear_forward(maybe_dropout(x, head_dropout_, training), classifier_);
-    return out;
-  }
-  torch::Tensor x = pool(enc.last_hidden, attention_mask);
-  for (auto& layer : mlp_hidden_) x = mlp_act_(linear_forward(maybe_dropout(x, head_dropout_, training), layer));
-  out.logits = linear_forward(maybe_dropout(x, head_dropout_, training), mlp_output_);
+  out.logits = head_forward(head_input(enc, attention_mask));
   return out;
 }
 

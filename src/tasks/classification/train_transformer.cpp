@@ -91,6 +91,8 @@ int64_t train_transformer(const TrainConfig& cfg, const TrainData& data, runs::R
   } else {
     model = models::load_classifier(cfg.model.init, device, copt);
   }
+  // A frozen encoder runs once per distinct training or validation text; the head trains on the cache.
+  if (cfg.model.freeze_encoder && cfg.model.cache_features) model->cache_frozen_features(true);
   int64_t n_params = 0, n_trainable = 0;
   for (const auto& p : model->parameters()) n_params += p.numel();
   run.log_param("model.num_parameters", n_params);
@@ -149,6 +151,10 @@ int64_t train_transformer(const TrainConfig& cfg, const TrainData& data, runs::R
 
   train::Trainer trainer(tm, train_ex, o, cb);
   train::TrainResult r = resume ? trainer.resume() : trainer.train();
+  if (cfg.model.freeze_encoder && cfg.model.cache_features) {
+    spdlog::info("frozen encoder: features of {} distinct inputs cached", model->cached_inputs());
+    model->cache_frozen_features(false);
+  }
   if (!dist::is_main()) return r.steps;  // under a launcher, rank 0 alone saves and scores
   run.log_metric("train/samples_per_s", r.samples_per_s, r.steps);
   // The model now holds the best parameters: save them (also when there was no evaluation).

@@ -29,6 +29,8 @@
 //                          "nlpc_head" object {hidden_sizes, pooling, activation, dropout, freeze_encoder},
 //                          so transformers' AutoModel loads the encoder and ignores the head.
 #include <optional>
+#include <unordered_map>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -83,6 +85,13 @@ class SequenceClassifier : public torch::nn::Module {
   torch::Tensor loss(const torch::Tensor& logits, const torch::Tensor& labels) const;
 
   void train(bool on = true) override;  // a frozen encoder stays in eval mode
+  // With a frozen encoder, what enters the trainable head depends on the input alone: with the
+  // cache on, forward() keeps it for every distinct input (keyed by a 128-bit hash of the token
+  // ids and type ids up to the attention mask's length), so that later epochs and evaluations run
+  // the head alone. Off by default; no effect without freeze_encoder. Memory: hidden size x 4
+  // bytes per distinct input.
+  void cache_frozen_features(bool on);
+  int64_t cached_inputs() const { return static_cast<int64_t>(cache_index_.size()); }
   void init_weights();                  // HF initialisation of encoder and head
   std::vector<torch::Tensor> encoder_parameters();
   std::vector<torch::Tensor> head_parameters();  // everything outside the encoder
@@ -96,6 +105,18 @@ class SequenceClassifier : public torch::nn::Module {
 
  private:
   torch::Tensor pool(const torch::Tensor& hidden, const torch::Tensor& attention_mask) const;
+  // The encoder's part of the head's input ([batch, hidden]): the pooled output (BERT hf head),
+  // the first token (DistilBERT hf head) or the pooling of the mlp head.
+  torch::Tensor head_input(const EncoderOutput& enc, const torch::Tensor& attention_mask) const;
+  torch::Tensor head_forward(torch::Tensor x) const;  // -> logits
+  torch::Tensor cached_head_input(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
+                                  const torch::Tensor& token_type_ids);
+  struct KeyHash {
+    size_t operator()(const std::pair<uint64_t, uint64_t>& k) const { return size_t(k.first ^ (k.second << 1)); }
+  };
+  bool cache_on_ = false;
+  std::unordered_map<std::pair<uint64_t, uint64_t>, int64_t, KeyHash> cache_index_;  // key -> row
+  std::vector<float> cache_rows_;  // [rows x hidden]
   ModelConfig config_;
   ClassifierOptions options_;
   std::shared_ptr<Encoder> encoder_;
