@@ -149,6 +149,14 @@ std::vector<uint32_t> DfCounter::finish() {
   return total;
 }
 
+void tfidf_text(const std::string& text, const std::vector<int32_t>& remap, const std::vector<float>& idf,
+                const NgramFeatureOptions& o, RowScratch& scratch, std::vector<int32_t>& ids,
+                std::vector<float>& values) {
+  extract(text, o, scratch.items);
+  count_items(scratch.items, scratch.counts);
+  tfidf_row(scratch.counts, remap, idf, o, ids, values);
+}
+
 void tfidf_row(const std::vector<std::pair<uint64_t, uint32_t>>& counts, const std::vector<int32_t>& remap,
                const std::vector<float>& idf, const NgramFeatureOptions& o, std::vector<int32_t>& ids,
                std::vector<float>& values) {

@@ -36,6 +36,15 @@ void tfidf_row(const std::vector<std::pair<uint64_t, uint32_t>>& counts, const s
                const std::vector<float>& idf, const NgramFeatureOptions& o, std::vector<int32_t>& ids,
                std::vector<float>& values);
 
+// extract + count_items + tfidf_row: the TF-IDF row of one text. `items` and `counts` are scratch.
+struct RowScratch {
+  std::vector<uint64_t> items;
+  std::vector<std::pair<uint64_t, uint32_t>> counts;
+};
+void tfidf_text(const std::string& text, const std::vector<int32_t>& remap, const std::vector<float>& idf,
+                const NgramFeatureOptions& o, RowScratch& scratch, std::vector<int32_t>& ids,
+                std::vector<float>& values);
+
 // Throws UsageError when the options are out of range.
 void validate(const NgramFeatureOptions& o);
 

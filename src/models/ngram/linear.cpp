@@ -158,14 +158,11 @@ class NgramTrainer {
     for_each_chunk(
         scan, threads_,
         [&](int t, const std::vector<std::string>& texts, int64_t b, int64_t e) {
-          std::vector<uint64_t> items;
-          std::vector<std::pair<uint64_t, uint32_t>> counts;
+          ngram::RowScratch scratch;
           std::vector<int32_t> ids;
           std::vector<float> vals;
           for (int64_t i = b; i < e; ++i) {
-            ngram::extract(texts[size_t(i)], m_.features_, items);
-            ngram::count_items(items, counts);
-            ngram::tfidf_row(counts, m_.remap_, m_.idf_, m_.features_, ids, vals);
+            ngram::tfidf_text(texts[size_t(i)], m_.remap_, m_.idf_, m_.features_, scratch, ids, vals);
             RowStore::encode_row(ids.data(), vals.data(), int64_t(ids.size()), encoded[size_t(t)]);
             rows[size_t(t)]++;
             nnz[size_t(t)] += int64_t(ids.size());
@@ -195,14 +192,11 @@ class NgramTrainer {
     std::vector<Csr> parts(static_cast<size_t>(threads_));
     parallel_chunks(int64_t(texts.size()), threads_, [&](int t, int64_t b, int64_t e) {
       Csr& part = parts[size_t(t)];
-      std::vector<uint64_t> items;
-      std::vector<std::pair<uint64_t, uint32_t>> counts;
+      ngram::RowScratch scratch;
       std::vector<int32_t> ids;
       std::vector<float> vals;
       for (int64_t i = b; i < e; ++i) {
-        ngram::extract(texts[size_t(i)], m_.features_, items);
-        ngram::count_items(items, counts);
-        ngram::tfidf_row(counts, m_.remap_, m_.idf_, m_.features_, ids, vals);
+        ngram::tfidf_text(texts[size_t(i)], m_.remap_, m_.idf_, m_.features_, scratch, ids, vals);
         part.ids.insert(part.ids.end(), ids.begin(), ids.end());
         part.values.insert(part.values.end(), vals.begin(), vals.end());
         part.row_ptr.push_back(int64_t(part.ids.size()));
@@ -540,12 +534,9 @@ NgramModel NgramModel::train_multilabel(const NgramDataset& train, const std::ve
 }
 
 NgramModel::SparseRow NgramModel::vectorize(const std::string& text) const {
-  std::vector<uint64_t> items;
-  std::vector<std::pair<uint64_t, uint32_t>> counts;
+  thread_local ngram::RowScratch scratch;
   SparseRow row;
-  ngram::extract(text, features_, items);
-  ngram::count_items(items, counts);
-  ngram::tfidf_row(counts, remap_, idf_, features_, row.ids, row.values);
+  ngram::tfidf_text(text, remap_, idf_, features_, scratch, row.ids, row.values);
   return row;
 }
 
