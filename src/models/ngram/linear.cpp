@@ -281,13 +281,23 @@ class NgramTrainer {
     scores_into(m, X, threads, out, 0);
     return out;
   }
-  static eval::Matrix scores_store(const NgramModel& m, const RowStore& X, int threads) {
-    eval::Matrix out(X.rows(), m.num_classes());
-    Csr rows;
+  // Scores of a sample of the store's rows: every stride-th block, about `max_rows` rows in all;
+  // `rows` gets their row numbers.
+  static eval::Matrix scores_sample(const NgramModel& m, const RowStore& X, int threads, int64_t max_rows,
+                                    std::vector<int64_t>& rows) {
+    const size_t stride = size_t(std::max<int64_t>(1, (X.rows() + max_rows - 1) / std::max<int64_t>(1, max_rows)));
+    rows.clear();
+    for (size_t b = 0; b < X.blocks().size(); b += stride) {
+      for (int64_t r = 0; r < X.blocks()[b].rows; ++r) rows.push_back(X.blocks()[b].first_row + r);
+    }
+    eval::Matrix out(int64_t(rows.size()), m.num_classes());
+    Csr part;
     std::vector<uint8_t> raw;
-    for (size_t b = 0; b < X.blocks().size(); ++b) {
-      X.read(b, rows, raw);
-      scores_into(m, rows, threads, out, X.blocks()[b].first_row);
+    int64_t at = 0;
+    for (size_t b = 0; b < X.blocks().size(); b += stride) {
+      X.read(b, part, raw);
+      scores_into(m, part, threads, out, at);
+      at += part.rows();
     }
     return out;
   }
@@ -345,16 +355,34 @@ class NgramTrainer {
     ngram::train_ovr_svm(X, scratch_path(o_.scratch_dir, "ngram-svm-state"), m_.num_features(), k, positive, so,
                          m_.weight_, m_.bias_);
     bar.finish();
-    // Calibrate probabilities on the validation rows (or the training rows).
-    const NgramDataset& cd = valid != nullptr ? *valid : train;
+    // Calibrate probabilities on the validation rows (or a sample of up to ~50,000 training rows).
     ngram::ScoreTargets t;
-    if (m_.problem_ == NgramProblem::kSingleLabel) {
-      t.labels = &cd.labels;
+    std::vector<int> sample_labels;
+    eval::LabelSets sample_sets;
+    eval::Matrix scores;
+    if (valid != nullptr) {
+      scores = scores_csr(m_, *valid_x, threads_);
+      t.labels = &valid->labels;
+      t.sets = &valid->label_sets;
     } else {
-      t.sets = &cd.label_sets;
+      std::vector<int64_t> rows;
+      scores = scores_sample(m_, X, threads_, 50000, rows);
+      for (const int64_t r : rows) {
+        if (m_.problem_ == NgramProblem::kSingleLabel) {
+          sample_labels.push_back(train.labels[size_t(r)]);
+        } else {
+          sample_sets.push_back(train.label_sets[size_t(r)]);
+        }
+      }
+      t.labels = &sample_labels;
+      t.sets = &sample_sets;
     }
-    m_.score_scale_ = float(ngram::fit_score_scale(
-        valid_x != nullptr ? scores_csr(m_, *valid_x, threads_) : scores_store(m_, X, threads_), t));
+    if (m_.problem_ == NgramProblem::kSingleLabel) {
+      t.sets = nullptr;
+    } else {
+      t.labels = nullptr;
+    }
+    m_.score_scale_ = float(ngram::fit_score_scale(scores, t));
     spdlog::info("n-gram svm: probability scale {:.3f} fitted on the {} set", m_.score_scale_,
                  valid != nullptr ? "validation" : "training");
   }
