@@ -11,7 +11,8 @@
 
 int main(int argc, char** argv) {
   if (argc != 5) {
-    std::cerr << "usage: bench_line_chart TITLE X_LABEL Y_LABEL OUT.svg < points.tsv (series, x, y per line)\n";
+    std::cerr
+        << "usage: bench_line_chart TITLE X_LABEL Y_LABEL OUT.svg < points.tsv (series, x, y per line)\n";
     return 2;
   }
   std::vector<nlpc::svg::Series> series;

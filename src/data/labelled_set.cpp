@@ -39,7 +39,8 @@ LabelledSet read_rows(const std::string& path, const DataSpec& spec, bool finish
   TextRows rows(path, spec.format, spec.delimiter, spec.text_column, spec.empty_text, spec.max_rows);
   io::TableReader& reader = rows.reader();
   const size_t li = reader.column_index(spec.label_column);
-  const int64_t pi = spec.pair_column.empty() ? -1 : static_cast<int64_t>(reader.column_index(spec.pair_column));
+  const int64_t pi =
+      spec.pair_column.empty() ? -1 : static_cast<int64_t>(reader.column_index(spec.pair_column));
   LabelledSet set;
   set.file = path;
   io::TableRecord rec;
@@ -53,7 +54,8 @@ LabelledSet read_rows(const std::string& path, const DataSpec& spec, bool finish
       continue;
     }
     if (is_blank(label)) {
-      throw reader.error_at(li, "empty label in column \"" + spec.label_column + "\": every example needs a label");
+      throw reader.error_at(
+          li, "empty label in column \"" + spec.label_column + "\": every example needs a label");
     }
     on_row(text, rec, label, pi >= 0 ? &rec.fields[static_cast<size_t>(pi)] : nullptr);
     rows.keep();
@@ -73,15 +75,16 @@ LabelledSet read_rows(const std::string& path, const DataSpec& spec, bool finish
 
 LabelledSet read_labelled_set(const std::string& path, const DataSpec& spec, bool keep_texts) {
   LabelledSet kept;
-  LabelledSet set = read_rows(path, spec, true, [&](std::string& text, const io::TableRecord& rec,
-                                                    const std::string& label, const std::string* pair) {
-    if (keep_texts) {
-      kept.texts.push_back(std::move(text));
-      if (pair != nullptr) kept.pairs.push_back(*pair);
-    }
-    kept.raw_labels.push_back(label);
-    kept.lines.push_back(rec.line);
-  });
+  LabelledSet set = read_rows(
+      path, spec, true,
+      [&](std::string& text, const io::TableRecord& rec, const std::string& label, const std::string* pair) {
+        if (keep_texts) {
+          kept.texts.push_back(std::move(text));
+          if (pair != nullptr) kept.pairs.push_back(*pair);
+        }
+        kept.raw_labels.push_back(label);
+        kept.lines.push_back(rec.line);
+      });
   set.texts = std::move(kept.texts);
   set.pairs = std::move(kept.pairs);
   set.raw_labels = std::move(kept.raw_labels);
@@ -92,8 +95,9 @@ LabelledSet read_labelled_set(const std::string& path, const DataSpec& spec, boo
 
 void scan_labelled_texts(const std::string& path, const DataSpec& spec,
                          const std::function<void(std::string& text)>& fn) {
-  read_rows(path, spec, false,
-            [&](std::string& text, const io::TableRecord&, const std::string&, const std::string*) { fn(text); });
+  read_rows(
+      path, spec, false,
+      [&](std::string& text, const io::TableRecord&, const std::string&, const std::string*) { fn(text); });
 }
 
 std::vector<std::string> collect_labels(const LabelledSet& set, const DataSpec& spec) {

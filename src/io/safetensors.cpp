@@ -31,8 +31,8 @@ struct DTypeEntry {
 };
 
 constexpr DTypeEntry kDTypes[] = {
-    {DType::F64, "F64", 8}, {DType::F32, "F32", 4}, {DType::F16, "F16", 2}, {DType::BF16, "BF16", 2},
-    {DType::I64, "I64", 8}, {DType::I32, "I32", 4}, {DType::I16, "I16", 2}, {DType::I8, "I8", 1},
+    {DType::F64, "F64", 8}, {DType::F32, "F32", 4},   {DType::F16, "F16", 2}, {DType::BF16, "BF16", 2},
+    {DType::I64, "I64", 8}, {DType::I32, "I32", 4},   {DType::I16, "I16", 2}, {DType::I8, "I8", 1},
     {DType::U8, "U8", 1},   {DType::BOOL, "BOOL", 1},
 };
 
@@ -143,8 +143,7 @@ DType parse_dtype(const std::string& s, const std::string& file) {
   }
   std::string names;
   for (const auto& e : kDTypes) names += std::string(names.empty() ? "" : ", ") + e.name;
-  throw InputError(file, 0, 0,
-                   "unsupported safetensors dtype '" + s + "' (supported: " + names + ")");
+  throw InputError(file, 0, 0, "unsupported safetensors dtype '" + s + "' (supported: " + names + ")");
 }
 
 int64_t TensorInfo::numel() const {
@@ -217,7 +216,8 @@ std::unique_ptr<File> File::open(const std::string& path) {
     if (order[i]->begin < order[i - 1]->end) {
       bad(path, "tensors '" + order[i - 1]->name + "' and '" + order[i]->name + "' overlap (bytes [" +
                     std::to_string(order[i - 1]->begin) + ", " + std::to_string(order[i - 1]->end) +
-                    ") and [" + std::to_string(order[i]->begin) + ", " + std::to_string(order[i]->end) + "))");
+                    ") and [" + std::to_string(order[i]->begin) + ", " + std::to_string(order[i]->end) +
+                    "))");
     }
   }
   return f;
@@ -234,7 +234,8 @@ void File::copy_out(const TensorInfo& t, void* dst) const {
     std::memcpy(out + at, src + at, len);
     // The whole pages inside the piece copied so far (MAP_PRIVATE, read only: they would be read
     // again from the file if touched).
-    const auto first = reinterpret_cast<uintptr_t>(src + at), last = reinterpret_cast<uintptr_t>(src + at + len);
+    const auto first = reinterpret_cast<uintptr_t>(src + at),
+               last = reinterpret_cast<uintptr_t>(src + at + len);
     const uintptr_t b = (first + page - 1) / page * page, e = last / page * page;
     if (e > b) ::madvise(reinterpret_cast<void*>(b), e - b, MADV_DONTNEED);
   }
@@ -271,10 +272,11 @@ void write(const std::string& path, const std::vector<TensorView>& tensors,
     }
     if (numel * dtype_size(t.dtype) != t.nbytes || (t.nbytes > 0 && t.data == nullptr)) {
       throw RuntimeError("safetensors: tensor '" + t.name + "' has " + std::to_string(t.nbytes) +
-                         " bytes but shape " + shape_str(t.shape) + " x " + dtype_name(t.dtype) +
-                         " needs " + std::to_string(numel * dtype_size(t.dtype)));
+                         " bytes but shape " + shape_str(t.shape) + " x " + dtype_name(t.dtype) + " needs " +
+                         std::to_string(numel * dtype_size(t.dtype)));
     }
-    header[t.name] = {{"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.nbytes}}};
+    header[t.name] = {
+        {"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.nbytes}}};
     offset += t.nbytes;
   }
   std::string text = header.dump();

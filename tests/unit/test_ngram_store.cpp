@@ -60,8 +60,9 @@ TEST_CASE("n-gram store: binary16 conversion matches c10::Half", "[ngram]") {
   using models::ngram::float_to_half;
   using models::ngram::half_to_float;
   std::mt19937 rng(7);
-  std::vector<float> xs = {0.f, -0.f, 1.f, 0.1f, 65504.f, 65519.f, 65520.f, 1e6f, 6.1e-5f, 5.96e-8f, 2.9e-8f, 3e-8f,
-                           1e-10f, std::numeric_limits<float>::infinity()};
+  std::vector<float> xs = {
+      0.f,  -0.f,    1.f,      0.1f,    65504.f, 65519.f, 65520.f,
+      1e6f, 6.1e-5f, 5.96e-8f, 2.9e-8f, 3e-8f,   1e-10f,  std::numeric_limits<float>::infinity()};
   for (int i = 0; i < 200000; ++i) {
     uint32_t bits = rng();
     float f;
@@ -142,7 +143,8 @@ models::NgramDataset store_topics(int n, uint64_t seed) {
                                                        {"game", "player", "level", "arcade", "puzzle"},
                                                        {"python", "library", "bindings", "module", "api"},
                                                        {"font", "truetype", "glyph", "typeface", "driver"}};
-  const std::vector<std::string> filler = {"the", "a", "package", "this", "provides", "for", "and", "of", "with"};
+  const std::vector<std::string> filler = {"the", "a",   "package", "this", "provides",
+                                           "for", "and", "of",      "with"};
   std::mt19937_64 rng(seed);
   models::NgramDataset d;
   for (int i = 0; i < n; ++i) {
@@ -189,7 +191,8 @@ TEST_CASE("n-gram training from blocks and streamed texts gives the in-memory mo
     INFO("batch bytes " << batch_bytes);
     CHECK(scans == 2);
     double worst = 0;
-    for (int64_t i = 0; i < p.rows * p.cols; ++i) worst = std::max(worst, double(std::fabs(p.data[size_t(i)] - ref.data[size_t(i)])));
+    for (int64_t i = 0; i < p.rows * p.cols; ++i)
+      worst = std::max(worst, double(std::fabs(p.data[size_t(i)] - ref.data[size_t(i)])));
     CHECK(worst < 2e-3);
     CHECK(std::filesystem::is_empty(dir.path()));
   }

@@ -32,9 +32,12 @@ void validate(const ClassifierOptions& o) {
 
 std::string problem_type_name(ProblemType p) {
   switch (p) {
-    case ProblemType::kSingleLabel: return "single_label_classification";
-    case ProblemType::kMultiLabel: return "multi_label_classification";
-    case ProblemType::kRegression: return "regression";
+    case ProblemType::kSingleLabel:
+      return "single_label_classification";
+    case ProblemType::kMultiLabel:
+      return "multi_label_classification";
+    case ProblemType::kRegression:
+      return "regression";
   }
   return "";
 }
@@ -43,8 +46,9 @@ ProblemType parse_problem_type(const std::string& s) {
   for (auto p : {ProblemType::kSingleLabel, ProblemType::kMultiLabel, ProblemType::kRegression}) {
     if (s == problem_type_name(p)) return p;
   }
-  throw UsageError("problem type must be single_label_classification, multi_label_classification or regression, got '" +
-                   s + "'");
+  throw UsageError(
+      "problem type must be single_label_classification, multi_label_classification or regression, got '" +
+      s + "'");
 }
 
 SequenceClassifier::SequenceClassifier(ModelConfig config, ClassifierOptions options)
@@ -109,7 +113,8 @@ std::vector<torch::Tensor> SequenceClassifier::head_parameters() {
   return out;
 }
 
-torch::Tensor SequenceClassifier::pool(const torch::Tensor& hidden, const torch::Tensor& attention_mask) const {
+torch::Tensor SequenceClassifier::pool(const torch::Tensor& hidden,
+                                       const torch::Tensor& attention_mask) const {
   // hidden: [batch, seq, hidden] -> [batch, hidden]
   if (options_.head.pooling == "cls" || !attention_mask.defined()) {
     return options_.head.pooling == "cls" ? hidden.select(1, 0) : hidden.mean(1);
@@ -118,7 +123,8 @@ torch::Tensor SequenceClassifier::pool(const torch::Tensor& hidden, const torch:
   return (hidden * m).sum(1) / m.sum(1).clamp_min(1e-9);
 }
 
-torch::Tensor SequenceClassifier::head_input(const EncoderOutput& enc, const torch::Tensor& attention_mask) const {
+torch::Tensor SequenceClassifier::head_input(const EncoderOutput& enc,
+                                             const torch::Tensor& attention_mask) const {
   if (options_.head.kind == "hf") {
     // DistilBertForSequenceClassification: hidden[:, 0]; BertForSequenceClassification: pooled output
     return pre_classifier_ ? enc.last_hidden.select(1, 0) : enc.pooled;
@@ -133,7 +139,8 @@ torch::Tensor SequenceClassifier::head_forward(torch::Tensor x) const {
     if (pre_classifier_) x = torch::relu(linear_forward(x, pre_classifier_));
     return linear_forward(maybe_dropout(x, head_dropout_, training), classifier_);
   }
-  for (auto& layer : mlp_hidden_) x = mlp_act_(linear_forward(maybe_dropout(x, head_dropout_, training), layer));
+  for (auto& layer : mlp_hidden_)
+    x = mlp_act_(linear_forward(maybe_dropout(x, head_dropout_, training), layer));
   return linear_forward(maybe_dropout(x, head_dropout_, training), mlp_output_);
 }
 
@@ -145,16 +152,17 @@ void SequenceClassifier::cache_frozen_features(bool on) {
   }
 }
 
-torch::Tensor SequenceClassifier::cached_head_input(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
+torch::Tensor SequenceClassifier::cached_head_input(const torch::Tensor& input_ids,
+                                                    const torch::Tensor& attention_mask,
                                                     const torch::Tensor& token_type_ids) {
   // input_ids: [batch, seq] -> [batch, hidden]
   const int64_t batch = input_ids.size(0), seq = input_ids.size(1), hidden = config_.hidden_size();
   const torch::Tensor ids = input_ids.to(torch::kCPU, torch::kLong).contiguous();
   const torch::Tensor types =
       token_type_ids.defined() ? token_type_ids.to(torch::kCPU, torch::kLong).contiguous() : torch::Tensor();
-  const torch::Tensor lengths = attention_mask.defined()
-                                    ? attention_mask.to(torch::kCPU).ne(0).sum(1).to(torch::kLong).contiguous()
-                                    : torch::full({batch}, seq, torch::kLong);
+  const torch::Tensor lengths =
+      attention_mask.defined() ? attention_mask.to(torch::kCPU).ne(0).sum(1).to(torch::kLong).contiguous()
+                               : torch::full({batch}, seq, torch::kLong);
   std::vector<std::pair<uint64_t, uint64_t>> keys(static_cast<size_t>(batch));
   std::vector<int64_t> missing;
   for (int64_t b = 0; b < batch; ++b) {
@@ -175,7 +183,8 @@ torch::Tensor SequenceClassifier::cached_head_input(const torch::Tensor& input_i
   if (!missing.empty()) {
     const torch::Tensor idx = torch::tensor(missing, torch::kLong).to(input_ids.device());
     torch::Tensor sub_mask = attention_mask.defined() ? attention_mask.index_select(0, idx) : torch::Tensor();
-    torch::Tensor sub_types = token_type_ids.defined() ? token_type_ids.index_select(0, idx) : torch::Tensor();
+    torch::Tensor sub_types =
+        token_type_ids.defined() ? token_type_ids.index_select(0, idx) : torch::Tensor();
     torch::Tensor features;
     {
       torch::NoGradGuard no_grad;
@@ -193,13 +202,16 @@ torch::Tensor SequenceClassifier::cached_head_input(const torch::Tensor& input_i
   torch::Tensor out = torch::empty({batch, hidden}, torch::kFloat);
   for (int64_t b = 0; b < batch; ++b) {
     const int64_t r = cache_index_.at(keys[size_t(b)]);
-    std::memcpy(out.data_ptr<float>() + b * hidden, cache_rows_.data() + r * hidden, size_t(hidden) * sizeof(float));
+    std::memcpy(out.data_ptr<float>() + b * hidden, cache_rows_.data() + r * hidden,
+                size_t(hidden) * sizeof(float));
   }
   return out.to(input_ids.device(), encoder_->parameters().front().scalar_type());
 }
 
-ClassifierOutput SequenceClassifier::forward_full(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
-                                                  const torch::Tensor& token_type_ids, bool want_hidden_states) {
+ClassifierOutput SequenceClassifier::forward_full(const torch::Tensor& input_ids,
+                                                  const torch::Tensor& attention_mask,
+                                                  const torch::Tensor& token_type_ids,
+                                                  bool want_hidden_states) {
   // input_ids: [batch, seq] -> logits: [batch, num_labels]
   ClassifierOutput out;
   if (cache_on_ && options_.head.freeze_encoder && !want_hidden_states) {
@@ -231,7 +243,8 @@ torch::Tensor SequenceClassifier::loss(const torch::Tensor& logits, const torch:
     case ProblemType::kMultiLabel:
       return torch::binary_cross_entropy_with_logits(logits, labels.to(logits.scalar_type()));
     case ProblemType::kRegression:
-      if (num_labels() == 1) return torch::mse_loss(logits.squeeze(), labels.squeeze().to(logits.scalar_type()));
+      if (num_labels() == 1)
+        return torch::mse_loss(logits.squeeze(), labels.squeeze().to(logits.scalar_type()));
       return torch::mse_loss(logits, labels.to(logits.scalar_type()));
   }
   return {};
@@ -256,8 +269,8 @@ ModelConfig SequenceClassifier::export_config() const {
   return c;
 }
 
-std::shared_ptr<SequenceClassifier> create_classifier(const ModelConfig& config, const ClassifierOptions& options,
-                                                      c10::Device device) {
+std::shared_ptr<SequenceClassifier> create_classifier(const ModelConfig& config,
+                                                      const ClassifierOptions& options, c10::Device device) {
   auto model = std::make_shared<SequenceClassifier>(config, options);
   model->init_weights();
   model->to(device);

@@ -1,23 +1,23 @@
 // Training and prediction of the n-gram baseline (see include/nlpc/models/ngram_linear.h).
 #include "nlpc/models/ngram/linear.h"
 
+#include <unistd.h>
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <numeric>
 #include <random>
 #include <thread>
-#include <unistd.h>
 
 #include "features.h"
-#include "row_store.h"
-#include "svm.h"
 #include "nlpc/core/error.h"
 #include "nlpc/core/log.h"
 #include "nlpc/core/progress.h"
 #include "nlpc/core/signals.h"
 #include "nlpc/core/system.h"
 #include "nlpc/eval/classification.h"
+#include "row_store.h"
+#include "svm.h"
 
 namespace nlpc::models {
 
@@ -49,7 +49,8 @@ int64_t for_each_chunk(const NgramTextScan& scan, int threads, Work work, After 
   int64_t total = 0;
   auto flush = [&] {
     if (chunk.empty()) return;
-    parallel_chunks(int64_t(chunk.size()), threads, [&](int t, int64_t b, int64_t e) { work(t, chunk, b, e); });
+    parallel_chunks(int64_t(chunk.size()), threads,
+                    [&](int t, int64_t b, int64_t e) { work(t, chunk, b, e); });
     total += int64_t(chunk.size());
     after(total);
     chunk.clear();
@@ -113,7 +114,8 @@ void sigmoid_inplace(float* s, int k) {
 // Owns the SGD state while a model is trained.
 class NgramTrainer {
  public:
-  NgramTrainer(NgramModel& m, const NgramTrainOptions& o) : m_(m), o_(o), threads_(resolve_threads(o.threads)) {}
+  NgramTrainer(NgramModel& m, const NgramTrainOptions& o)
+      : m_(m), o_(o), threads_(resolve_threads(o.threads)) {}
 
   // The counting pass: document frequencies, kept buckets and idf. Returns the number of texts.
   int64_t fit_vocabulary(const NgramTextScan& scan, int64_t expected) {
@@ -182,8 +184,9 @@ class NgramTrainer {
       throw InputError("n-gram baseline: the training texts gave " + std::to_string(store.rows()) +
                        " rows on the second pass, " + std::to_string(expected) + " on the first");
     }
-    spdlog::info("n-gram matrix: {} rows, {} non-zeros, {:.1f} MB ({:.2f} bytes per non-zero) {}", store.rows(),
-                 store.nnz(), double(store.bytes()) / 1e6, double(store.bytes()) / double(std::max<int64_t>(1, store.nnz())),
+    spdlog::info("n-gram matrix: {} rows, {} non-zeros, {:.1f} MB ({:.2f} bytes per non-zero) {}",
+                 store.rows(), store.nnz(), double(store.bytes()) / 1e6,
+                 double(store.bytes()) / double(std::max<int64_t>(1, store.nnz())),
                  store.on_disk() ? "in a scratch file in " + o_.scratch_dir : std::string("in memory"));
     return store;
   }
@@ -262,7 +265,8 @@ class NgramTrainer {
         before += double(m);
         bar.update(int64_t(before));
       }
-      if (valid_x != nullptr && valid != nullptr) report_epoch(epoch, *valid_x, *valid, double(n) * (epoch + 1));
+      if (valid_x != nullptr && valid != nullptr)
+        report_epoch(epoch, *valid_x, *valid, double(n) * (epoch + 1));
     }
     bar.update(int64_t(total_steps_));
     bar.finish();
@@ -285,7 +289,8 @@ class NgramTrainer {
   // `rows` gets their row numbers.
   static eval::Matrix scores_sample(const NgramModel& m, const RowStore& X, int threads, int64_t max_rows,
                                     std::vector<int64_t>& rows) {
-    const size_t stride = size_t(std::max<int64_t>(1, (X.rows() + max_rows - 1) / std::max<int64_t>(1, max_rows)));
+    const size_t stride =
+        size_t(std::max<int64_t>(1, (X.rows() + max_rows - 1) / std::max<int64_t>(1, max_rows)));
     rows.clear();
     for (size_t b = 0; b < X.blocks().size(); b += stride) {
       for (int64_t r = 0; r < X.blocks()[b].rows; ++r) rows.push_back(X.blocks()[b].first_row + r);
@@ -352,8 +357,8 @@ class NgramTrainer {
       }
       positive = [&](int c, int64_t r) { return member[size_t(c)][size_t(r)] != 0; };
     }
-    ngram::train_ovr_svm(X, scratch_path(o_.scratch_dir, "ngram-svm-state"), m_.num_features(), k, positive, so,
-                         m_.weight_, m_.bias_);
+    ngram::train_ovr_svm(X, scratch_path(o_.scratch_dir, "ngram-svm-state"), m_.num_features(), k, positive,
+                         so, m_.weight_, m_.bias_);
     bar.finish();
     // Calibrate probabilities on the validation rows (or a sample of up to ~50,000 training rows).
     ngram::ScoreTargets t;
@@ -464,7 +469,8 @@ void NgramModel::build_remap() {
 
 void NgramModel::set_thresholds(std::vector<float> t) {
   if (t.size() != labels_.size()) {
-    throw UsageError("expected " + std::to_string(labels_.size()) + " thresholds, got " + std::to_string(t.size()));
+    throw UsageError("expected " + std::to_string(labels_.size()) + " thresholds, got " +
+                     std::to_string(t.size()));
   }
   thresholds_ = std::move(t);
 }
@@ -555,7 +561,8 @@ NgramModel NgramModel::train(const NgramDataset& train, const std::vector<std::s
   return NgramTrainer::train_any(NgramProblem::kSingleLabel, train, label_names, features, options, valid);
 }
 
-NgramModel NgramModel::train_multilabel(const NgramDataset& train, const std::vector<std::string>& label_names,
+NgramModel NgramModel::train_multilabel(const NgramDataset& train,
+                                        const std::vector<std::string>& label_names,
                                         const NgramFeatureOptions& features, const NgramTrainOptions& options,
                                         const NgramDataset* valid) {
   return NgramTrainer::train_any(NgramProblem::kMultiLabel, train, label_names, features, options, valid);
@@ -575,8 +582,8 @@ eval::Matrix NgramModel::predict_proba(const std::vector<std::string>& texts, in
     for (int64_t i = b; i < e; ++i) {
       if (t == 0 && (i - b) % 1024 == 0) check_interrupted();
       auto row = vectorize(texts[size_t(i)]);
-      linear_scores(row.ids.data(), row.values.data(), int64_t(row.ids.size()), weight_.data(), bias_.data(), k,
-                    out.row(i));
+      linear_scores(row.ids.data(), row.values.data(), int64_t(row.ids.size()), weight_.data(), bias_.data(),
+                    k, out.row(i));
       NgramTrainer::activate_row(*this, out.row(i));
     }
   });

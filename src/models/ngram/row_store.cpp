@@ -26,7 +26,7 @@ uint16_t float_to_half(float f) {
   }
   const uint32_t e = ax - 0x38000000u;  // re-bias the exponent (127 -> 15), 13 extra mantissa bits
   const uint32_t r = e + 0x0fffu + ((e >> 13) & 1u);  // round to nearest, ties to even
-  return uint16_t(sign | (r >> 13));  // a carry into the exponent is right, up to infinity
+  return uint16_t(sign | (r >> 13));                  // a carry into the exponent is right, up to infinity
 }
 
 float half_to_float(uint16_t h) {
@@ -60,8 +60,10 @@ ScratchFile::~ScratchFile() {
 
 void ScratchFile::fail(const std::string& op, int err) const {
   const std::string dir = std::filesystem::path(path_).parent_path().string();
-  std::string msg = op + " " + what_ + " in " + (dir.empty() ? "." : dir) + " (" + path_ + "): " + std::strerror(err);
-  if (err == ENOSPC || err == EDQUOT) msg += " (the folder's disk is full: free space there or point it elsewhere)";
+  std::string msg =
+      op + " " + what_ + " in " + (dir.empty() ? "." : dir) + " (" + path_ + "): " + std::strerror(err);
+  if (err == ENOSPC || err == EDQUOT)
+    msg += " (the folder's disk is full: free space there or point it elsewhere)";
   throw RuntimeError(msg);
 }
 
@@ -92,7 +94,8 @@ void ScratchFile::pread_all(void* data, size_t n, int64_t offset) const {
 void ScratchFile::reserve_zeros(int64_t n) {
   if (n <= 0) return;
   const int err = ::posix_fallocate(fd_, 0, n);
-  if (err != 0 && err != EOPNOTSUPP && err != EINVAL) fail("cannot reserve " + std::to_string(n) + " bytes for", err);
+  if (err != 0 && err != EOPNOTSUPP && err != EINVAL)
+    fail("cannot reserve " + std::to_string(n) + " bytes for", err);
   if (err != 0 && ::ftruncate(fd_, n) != 0) fail("cannot size", errno);
 }
 

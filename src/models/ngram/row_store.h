@@ -83,7 +83,8 @@ class RowStore {
 
 // Splits `order` (block indices, in the order to read them) into consecutive groups of about
 // `batch_bytes` encoded bytes each.
-std::vector<std::vector<size_t>> batches_of(const RowStore& X, const std::vector<size_t>& order, int64_t batch_bytes);
+std::vector<std::vector<size_t>> batches_of(const RowStore& X, const std::vector<size_t>& order,
+                                            int64_t batch_bytes);
 
 // `width` floats per row of each block of a RowStore (row-major inside a block), zero at the
 // start. In memory or in a ScratchFile.

@@ -18,8 +18,8 @@
 #include <unistd.h>
 
 #include "nlpc/core/error.h"
-#include "nlpc/dist/dist.h"
 #include "nlpc/core/signals.h"
+#include "nlpc/dist/dist.h"
 
 namespace nlpc::models::ngram {
 
@@ -30,9 +30,9 @@ constexpr float kShrunk = -1.0f;  // the dual variable of a shrunk row (alpha = 
 // The rows of a batch: several blocks of the store picked at random, decoded together.
 struct Batch {
   Csr x;
-  std::vector<int64_t> row;   // the global row of each batch row
+  std::vector<int64_t> row;  // the global row of each batch row
   std::vector<float> sq_norms;
-  std::vector<float> alpha;   // [rows x width]: the dual variables of this rank's problems
+  std::vector<float> alpha;  // [rows x width]: the dual variables of this rank's problems
 };
 
 // Anonymous memory that can be given back to the system piece by piece (MADV_DONTNEED).
@@ -40,7 +40,8 @@ class PagedFloats {
  public:
   explicit PagedFloats(size_t n) : bytes_(std::max<size_t>(n, 1) * sizeof(float)) {
     void* p = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) throw RuntimeError("n-gram svm: cannot allocate " + std::to_string(bytes_ >> 20) + " MiB of weights");
+    if (p == MAP_FAILED)
+      throw RuntimeError("n-gram svm: cannot allocate " + std::to_string(bytes_ >> 20) + " MiB of weights");
     data_ = static_cast<float*>(p);  // zero-filled
   }
   ~PagedFloats() { ::munmap(data_, bytes_); }
@@ -64,14 +65,19 @@ class PagedFloats {
 // scores, and one more updates all of them. The rows are visited in one random order (the group's);
 // each lane has its own dual variables, shrinking and stopping test, exactly as a problem alone.
 constexpr int kLanes = 16;
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define NLPC_LANES_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define NLPC_LANES_CLONES
+#endif
 // The 16 lanes as one generic vector (GCC/Clang lower it to the widest registers the target has).
 typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
 
 struct ClassGroup {
-  int lanes = 0;           // classes in this group (the other lanes stay zero)
-  int cls[kLanes] = {};    // class of each lane
-  int slot = 0;            // column of lane 0 in the batches' alpha
-  float* w = nullptr;      // [F x kLanes]
+  int lanes = 0;         // classes in this group (the other lanes stay zero)
+  int cls[kLanes] = {};  // class of each lane
+  int slot = 0;          // column of lane 0 in the batches' alpha
+  float* w = nullptr;    // [F x kLanes]
   float bias_w[kLanes] = {};
   std::mt19937_64 rng;
   double pg_max_old[kLanes], pg_min_old[kLanes], pg_max[kLanes], pg_min[kLanes];
@@ -102,7 +108,8 @@ struct ClassGroup {
 
   // One sweep over the rows of a batch, in a random order. Compiled for AVX-512 and AVX2 too (the
   // widest that the CPU has is picked at load time): the lanes' loops are most of training.
-  __attribute__((target_clones("avx512f", "avx2", "default"))) void sweep(Batch& batch, int width, const PositiveFn& positive, double diag, std::vector<int64_t>& order) {
+  NLPC_LANES_CLONES void sweep(Batch& batch, int width, const PositiveFn& positive, double diag,
+                               std::vector<int64_t>& order) {
     const Csr& X = batch.x;
     const int64_t n = X.rows();
     order.resize(size_t(n));
@@ -334,7 +341,8 @@ void train_ovr_svm(const RowStore& X, const std::string& state_path, int64_t num
         alphas.store(b, a);
         for (int s = 0; s < int(mine.size()); ++s) {
           int64_t n_live = 0;
-          for (int64_t r = 0; r < blocks[b].rows; ++r) n_live += a[size_t(r) * size_t(width) + size_t(s)] >= 0;
+          for (int64_t r = 0; r < blocks[b].rows; ++r)
+            n_live += a[size_t(r) * size_t(width) + size_t(s)] >= 0;
           live[b * size_t(width) + size_t(s)] = n_live;
         }
       }
@@ -380,7 +388,8 @@ void train_ovr_svm(const RowStore& X, const std::string& state_path, int64_t num
   }
   if (dist_group != nullptr) {
     for (std::vector<float>* v : {&weight, &bias}) {
-      std::vector<torch::Tensor> t{torch::from_blob(v->data(), {static_cast<int64_t>(v->size())}, torch::kFloat)};
+      std::vector<torch::Tensor> t{
+          torch::from_blob(v->data(), {static_cast<int64_t>(v->size())}, torch::kFloat)};
       dist_group->allreduce_sum(t, "the one-vs-rest SVM weights of every class");
     }
   }
@@ -418,7 +427,8 @@ double fit_score_scale(const eval::Matrix& scores, const ScoreTargets& targets) 
   double lo = std::log(0.05), hi = std::log(200.0);
   const double phi = (std::sqrt(5.0) - 1) / 2;
   double a = hi - phi * (hi - lo), b = lo + phi * (hi - lo);
-  double fa = scaled_log_loss(scores, targets, std::exp(a)), fb = scaled_log_loss(scores, targets, std::exp(b));
+  double fa = scaled_log_loss(scores, targets, std::exp(a)),
+         fb = scaled_log_loss(scores, targets, std::exp(b));
   for (int it = 0; it < 40; ++it) {
     if (fa < fb) {
       hi = b, b = a, fb = fa;
