@@ -25,20 +25,22 @@ std::vector<std::string> string_array(const json& body, const char* key, const S
   if (!a.is_array())
     throw HttpError{400, "invalid_request", std::string("\"") + key + "\" must be an array of strings"};
   if (a.size() > static_cast<size_t>(o.max_texts))
-    throw HttpError{413, "too_many_texts", std::string("\"") + key + "\" has " + std::to_string(a.size()) +
-                                               " items; at most " + std::to_string(o.max_texts) +
-                                               " per request (split it, or raise --max-texts)"};
+    throw HttpError{413, "too_many_texts",
+                    std::string("\"") + key + "\" has " + std::to_string(a.size()) + " items; at most " +
+                        std::to_string(o.max_texts) + " per request (split it, or raise --max-texts)"};
   std::vector<std::string> out;
   out.reserve(a.size());
   for (size_t i = 0; i < a.size(); ++i) {
     if (!a[i].is_string())
-      throw HttpError{400, "invalid_request", std::string("\"") + key + "\"[" + std::to_string(i) +
-                                                  "] must be a string, got " + a[i].type_name()};
+      throw HttpError{400, "invalid_request",
+                      std::string("\"") + key + "\"[" + std::to_string(i) + "] must be a string, got " +
+                          a[i].type_name()};
     out.push_back(a[i].get<std::string>());
     if (out.back().size() > o.max_text_bytes)
-      throw HttpError{413, "text_too_long", std::string("\"") + key + "\"[" + std::to_string(i) + "] has " +
-                                                std::to_string(out.back().size()) + " bytes; at most " +
-                                                std::to_string(o.max_text_bytes)};
+      throw HttpError{413, "text_too_long",
+                      std::string("\"") + key + "\"[" + std::to_string(i) + "] has " +
+                          std::to_string(out.back().size()) + " bytes; at most " +
+                          std::to_string(o.max_text_bytes)};
   }
   return out;
 }
@@ -54,23 +56,26 @@ void parse_rows(const json& body, const ServeOptions& o, const RowColumns& cols,
   const json& a = body.at("rows");
   if (!a.is_array()) throw HttpError{400, "invalid_request", "\"rows\" must be an array of objects"};
   if (a.size() > static_cast<size_t>(o.max_texts))
-    throw HttpError{413, "too_many_texts", "\"rows\" has " + std::to_string(a.size()) + " items; at most " +
-                                               std::to_string(o.max_texts) + " per request"};
+    throw HttpError{413, "too_many_texts",
+                    "\"rows\" has " + std::to_string(a.size()) + " items; at most " +
+                        std::to_string(o.max_texts) + " per request"};
   auto cell = [&](size_t i, const std::string& col) {
     const json& row = a[i];
-    if (!row.is_object()) throw HttpError{400, "invalid_request", "\"rows\"[" + std::to_string(i) + "] must be an object"};
+    if (!row.is_object())
+      throw HttpError{400, "invalid_request", "\"rows\"[" + std::to_string(i) + "] must be an object"};
     if (!row.contains(col) || !row[col].is_string())
-      throw HttpError{422, "missing_column", "\"rows\"[" + std::to_string(i) + "] needs a string \"" + col +
-                                                 "\" (the model reads " + joined(cols.text) +
-                                                 (cols.pair.empty() ? "" : " and " + cols.pair) + ")"};
+      throw HttpError{422, "missing_column",
+                      "\"rows\"[" + std::to_string(i) + "] needs a string \"" + col + "\" (the model reads " +
+                          joined(cols.text) + (cols.pair.empty() ? "" : " and " + cols.pair) + ")"};
     return row[col].get<std::string>();
   };
   for (size_t i = 0; i < a.size(); ++i) {
     std::string text;
     for (size_t c = 0; c < cols.text.size(); ++c) text += (c ? "\n" : "") + cell(i, cols.text[c]);
     if (text.size() > o.max_text_bytes)
-      throw HttpError{413, "text_too_long", "\"rows\"[" + std::to_string(i) + "] has " + std::to_string(text.size()) +
-                                                " bytes of text; at most " + std::to_string(o.max_text_bytes)};
+      throw HttpError{413, "text_too_long",
+                      "\"rows\"[" + std::to_string(i) + "] has " + std::to_string(text.size()) +
+                          " bytes of text; at most " + std::to_string(o.max_text_bytes)};
     r.texts.push_back(std::move(text));
     if (!cols.pair.empty()) r.pairs.push_back(cell(i, cols.pair));
   }
@@ -105,8 +110,9 @@ void parse_text_fields(const json& body, const ServeOptions& o, const RowColumns
     parse_rows(body, o, cols, r);
     if (r.texts.empty()) throw HttpError{422, "empty_texts", "\"rows\" is empty; send at least one row"};
   } else if (!body.contains("texts")) {
-    throw HttpError{400, "invalid_request",
-                    "missing field \"texts\" (array of strings), \"rows\" (array of objects) or \"audio\" (base64)"};
+    throw HttpError{
+        400, "invalid_request",
+        "missing field \"texts\" (array of strings), \"rows\" (array of objects) or \"audio\" (base64)"};
   } else {
     r.texts = string_array(body, "texts", o);
   }
@@ -114,8 +120,9 @@ void parse_text_fields(const json& body, const ServeOptions& o, const RowColumns
   if (!body.contains("rows") && body.contains("pairs") && !body["pairs"].is_null()) {
     r.pairs = string_array(body, "pairs", o);
     if (r.pairs.size() != r.texts.size())
-      throw HttpError{422, "pairs_mismatch", "\"pairs\" has " + std::to_string(r.pairs.size()) +
-                                                 " items but \"texts\" has " + std::to_string(r.texts.size())};
+      throw HttpError{422, "pairs_mismatch",
+                      "\"pairs\" has " + std::to_string(r.pairs.size()) + " items but \"texts\" has " +
+                          std::to_string(r.texts.size())};
   }
 }
 
@@ -157,44 +164,43 @@ void Service::install_classify(httplib::Server& svr) {
       AudioUpload audio;
       bool has_audio = false;
       if (req.is_multipart_form_data()) {
-        if (!req.has_file("file"))
-          throw HttpError{400, "invalid_request", "a multipart /v1/predict request needs a \"file\" part (audio)"};
-        const auto f = req.get_file_value("file");
-        audio.bytes = f.content;
-        if (!f.filename.empty()) audio.filename = f.filename;
+        body = read_multipart_audio(req, audio);  // other parts are fields, checked below as JSON's are
         has_audio = true;
-        for (const char* k : {"model", "top_k", "all_probs", "language"})
-          if (req.has_file(k)) body[k] = form_value(req, k);
       } else {
         body = parse_json_object(req.body);
         if (body.contains("audio")) {
           if (!body["audio"].is_string())
             throw HttpError{400, "invalid_request", "\"audio\" must be a base64 string"};
           audio.bytes = decode_base64_field(body["audio"].get<std::string>(), "audio");
-          if (body.contains("filename") && body["filename"].is_string()) audio.filename = body["filename"].get<std::string>();
+          if (body.contains("filename") && body["filename"].is_string())
+            audio.filename = body["filename"].get<std::string>();
           has_audio = true;
         }
       }
       for (const auto& item : body.items()) {
-        static const std::vector<std::string> known = {"texts", "pairs", "rows", "top_k", "all_probs", "model",
-                                                       "audio", "filename", "language"};
+        static const std::vector<std::string> known = {"texts", "pairs", "rows",     "top_k",   "all_probs",
+                                                       "model", "audio", "filename", "language"};
         if (std::find(known.begin(), known.end(), item.key()) == known.end())
-          throw HttpError{400, "invalid_request", "unknown field \"" + item.key() +
-                                                      "\"; expected \"texts\", \"pairs\", \"rows\", \"top_k\", "
-                                                      "\"all_probs\", \"model\" or \"audio\""};
+          throw HttpError{400, "invalid_request",
+                          "unknown field \"" + item.key() +
+                              "\"; expected \"texts\", \"pairs\", \"rows\", \"top_k\", "
+                              "\"all_probs\", \"model\" or \"audio\""};
       }
       auto text_field = [&](const char* k, const std::string& dflt) {
         if (!body.contains(k) || body[k].is_null()) return dflt;
-        if (!body[k].is_string()) throw HttpError{400, "invalid_request", std::string("\"") + k + "\" must be a string"};
+        if (!body[k].is_string())
+          throw HttpError{400, "invalid_request", std::string("\"") + k + "\" must be a string"};
         return body[k].get<std::string>();
       };
       ServedModel& m = find(text_field("model", ""), "classifier");
       PredictRequest r;
-      if (body.contains("all_probs") && !body["all_probs"].is_null()) r.all_probs = parse_bool(body["all_probs"], "all_probs");
+      if (body.contains("all_probs") && !body["all_probs"].is_null())
+        r.all_probs = parse_bool(body["all_probs"], "all_probs");
       if (body.contains("top_k") && !body["top_k"].is_null()) r.top_k = parse_top_k(body["top_k"]);
       if (has_audio) {
         if (asr_ == nullptr)
-          throw HttpError{400, "no_asr_model", "audio needs a speech recognizer: start the server with --asr-model DIR"};
+          throw HttpError{400, "no_asr_model",
+                          "audio needs a speech recognizer: start the server with --asr-model DIR"};
         if (body.contains("texts") || body.contains("rows"))
           throw HttpError{400, "invalid_request", "send either audio or \"texts\"/\"rows\", not both"};
         TranscribeOptions how;

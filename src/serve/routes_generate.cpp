@@ -5,10 +5,10 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 
 #include "nlpc/audio/audio.h"
@@ -41,8 +41,9 @@ struct Fields {
     char* end = nullptr;
     const double v = std::strtod(s.c_str(), &end);
     if (s.empty() || end == s.c_str() || *end != '\0' || !(v >= lo && v <= hi))
-      throw HttpError{400, "invalid_request", "\"" + k + "\" must be a number in [" + fmt_number(lo) + ", " +
-                                                  fmt_number(hi) + "], got " + (s.empty() ? "nothing" : s)};
+      throw HttpError{400, "invalid_request",
+                      "\"" + k + "\" must be a number in [" + fmt_number(lo) + ", " + fmt_number(hi) +
+                          "], got " + (s.empty() ? "nothing" : s)};
     return v;
   }
   int64_t integer(const std::string& k, int64_t lo, int64_t hi) const {
@@ -64,30 +65,27 @@ struct Fields {
 };
 
 // Multipart: "file" is the audio, every other part a field. JSON: "audio" (base64) and fields.
-Fields read_audio_request(const httplib::Request& req, AudioUpload& audio, const std::vector<std::string>& allowed) {
+Fields read_audio_request(const httplib::Request& req, AudioUpload& audio,
+                          const std::vector<std::string>& allowed) {
   Fields f;
   if (req.is_multipart_form_data()) {
-    if (!req.has_file("file"))
-      throw HttpError{400, "invalid_request", "missing the multipart \"file\" part (the audio)"};
-    const auto file = req.get_file_value("file");
-    audio.bytes = file.content;
-    if (!file.filename.empty()) audio.filename = file.filename;
-    for (const auto& part : req.files)
-      if (part.first != "file") f.values[part.first] = part.second.content;
+    f.values = read_multipart_audio(req, audio);
   } else {
     json body = parse_json_object(req.body);
     if (!body.contains("audio") || !body["audio"].is_string())
       throw HttpError{400, "invalid_request",
                       "send the audio as a multipart \"file\" part, or as base64 in a JSON \"audio\" field"};
     audio.bytes = decode_base64_field(body["audio"].get<std::string>(), "audio");
-    if (body.contains("filename") && body["filename"].is_string()) audio.filename = body["filename"].get<std::string>();
+    if (body.contains("filename") && body["filename"].is_string())
+      audio.filename = body["filename"].get<std::string>();
     body.erase("audio");
     body.erase("filename");
     f.values = std::move(body);
   }
   for (const auto& item : f.values.items()) {
     bool known = false;
-    for (const auto& a : allowed) known = known || item.key() == a || item.key() + "[]" == a || item.key() == a + "[]";
+    for (const auto& a : allowed)
+      known = known || item.key() == a || item.key() + "[]" == a || item.key() == a + "[]";
     if (!known) {
       std::string list;
       for (const auto& a : allowed) list += (list.empty() ? "\"" : ", \"") + a + "\"";
@@ -111,8 +109,10 @@ TranscribeOptions decoding_options(const Fields& f) {
   if (f.has("language")) how.language = f.text("language");
   if (f.has("task")) how.task = f.text("task");
   // beam width: "num_beams" as everywhere in nlpc, "beam_size" as openai/whisper and the demo page
-  if (f.has("num_beams")) how.beam_size = static_cast<int>(f.integer("num_beams", 0, 64));
-  else if (f.has("beam_size")) how.beam_size = static_cast<int>(f.integer("beam_size", 0, 64));
+  if (f.has("num_beams"))
+    how.beam_size = static_cast<int>(f.integer("num_beams", 0, 64));
+  else if (f.has("beam_size"))
+    how.beam_size = static_cast<int>(f.integer("beam_size", 0, 64));
   if (f.has("timestamps")) how.timestamps = f.boolean("timestamps");
   if (f.has("temperature")) how.temperatures = temperature_ladder(f.number("temperature", 0, 1));
   if (f.has("prompt")) how.initial_prompt = f.text("prompt");
@@ -126,9 +126,12 @@ json segments_json(const io::Transcript& t, bool verbose) {
     const auto& s = t.segments[i];
     json j{{"id", i}, {"start", s.start}, {"end", s.end}, {"text", s.text}};
     if (verbose) {
-      j.update({{"seek", static_cast<int64_t>(std::lround(s.start * 100))}, {"tokens", s.tokens},
-                {"temperature", s.temperature}, {"avg_logprob", s.avg_logprob},
-                {"compression_ratio", s.compression_ratio}, {"no_speech_prob", s.no_speech_prob}});
+      j.update({{"seek", static_cast<int64_t>(std::lround(s.start * 100))},
+                {"tokens", s.tokens},
+                {"temperature", s.temperature},
+                {"avg_logprob", s.avg_logprob},
+                {"compression_ratio", s.compression_ratio},
+                {"no_speech_prob", s.no_speech_prob}});
     }
     segs.push_back(std::move(j));
   }
@@ -136,10 +139,11 @@ json segments_json(const io::Transcript& t, bool verbose) {
 }
 
 std::string summarize_key(const models::GenerationOptions& g) {
-  return std::to_string(g.num_beams) + "|" + std::to_string(g.max_new_tokens) + "|" + std::to_string(g.max_length) +
-         "|" + std::to_string(g.min_length) + "|" + std::to_string(g.no_repeat_ngram_size) + "|" +
-         std::to_string(g.length_penalty) + "|" + std::to_string(g.do_sample) + "|" + std::to_string(g.temperature) +
-         "|" + std::to_string(g.top_k) + "|" + std::to_string(g.top_p) + "|" + std::to_string(g.seed) + "|" +
+  return std::to_string(g.num_beams) + "|" + std::to_string(g.max_new_tokens) + "|" +
+         std::to_string(g.max_length) + "|" + std::to_string(g.min_length) + "|" +
+         std::to_string(g.no_repeat_ngram_size) + "|" + std::to_string(g.length_penalty) + "|" +
+         std::to_string(g.do_sample) + "|" + std::to_string(g.temperature) + "|" + std::to_string(g.top_k) +
+         "|" + std::to_string(g.top_p) + "|" + std::to_string(g.seed) + "|" +
          std::to_string(static_cast<int>(g.early_stopping));
 }
 
@@ -153,8 +157,16 @@ std::string decode_base64_field(const std::string& value, const std::string& fie
   }
 }
 
-std::string form_value(const httplib::Request& req, const std::string& name) {
-  return req.has_file(name) ? req.get_file_value(name).content : std::string();
+json read_multipart_audio(const httplib::Request& req, AudioUpload& audio) {
+  if (!req.has_file("file"))
+    throw HttpError{400, "invalid_request", "missing the multipart \"file\" part (the audio)"};
+  const auto file = req.get_file_value("file");
+  audio.bytes = file.content;
+  if (!file.filename.empty()) audio.filename = file.filename;
+  json fields = json::object();
+  for (const auto& part : req.files)
+    if (part.first != "file") fields[part.first] = part.second.content;
+  return fields;
 }
 
 std::vector<float> decode_upload(const AudioUpload& a, const ServeOptions& o) {
@@ -178,7 +190,8 @@ std::vector<float> decode_upload(const AudioUpload& a, const ServeOptions& o) {
   } catch (const InputError& e) {
     ::unlink(path);
     std::string msg = e.what();
-    for (size_t p = msg.find(path); p != std::string::npos; p = msg.find(path)) msg.replace(p, std::strlen(path), a.filename);
+    for (size_t p = msg.find(path); p != std::string::npos; p = msg.find(path))
+      msg.replace(p, std::strlen(path), a.filename);
     throw HttpError{422, "invalid_audio", msg};
   } catch (...) {
     ::unlink(path);
@@ -188,8 +201,8 @@ std::vector<float> decode_upload(const AudioUpload& a, const ServeOptions& o) {
   const double seconds = static_cast<double>(samples.size()) / audio::kWhisperSampleRate;
   if (seconds > o.max_audio_seconds) {
     char msg[160];
-    std::snprintf(msg, sizeof msg, "%.1f s of audio; at most %.1f s per request (--max-audio-seconds)", seconds,
-                  o.max_audio_seconds);
+    std::snprintf(msg, sizeof msg, "%.1f s of audio; at most %.1f s per request (--max-audio-seconds)",
+                  seconds, o.max_audio_seconds);
     throw HttpError{413, "audio_too_long", a.filename + ": " + msg};
   }
   return samples;
@@ -203,7 +216,8 @@ BatchFn summarizer_batches(Summarizer& model, size_t batch_size) {
       texts.insert(texts.end(), s.texts.begin(), s.texts.end());
     }
     // every job of a batch has the same options (merge key)
-    const auto summaries = model.summarize(texts, static_cast<const SummarizeJob&>(*jobs.front()).generation, batch_size);
+    const auto summaries =
+        model.summarize(texts, static_cast<const SummarizeJob&>(*jobs.front()).generation, batch_size);
     size_t at = 0;
     for (const auto& j : jobs) {
       auto& s = static_cast<SummarizeJob&>(*j);
@@ -223,7 +237,8 @@ BatchFn transcriber_batches(WhisperTranscriber& model) {
       requests.push_back({&t.samples, t.name, t.how});
     }
     auto transcripts = model.transcribe_many(requests);
-    for (size_t i = 0; i < jobs.size(); ++i) static_cast<TranscribeJob&>(*jobs[i]).result.set_value(std::move(transcripts[i]));
+    for (size_t i = 0; i < jobs.size(); ++i)
+      static_cast<TranscribeJob&>(*jobs[i]).result.set_value(std::move(transcripts[i]));
   };
 }
 
@@ -243,12 +258,14 @@ void Service::install_generate(httplib::Server& svr) {
     try {
       json body = parse_json_object(req.body);
       Fields f{body};
-      static const std::vector<std::string> known = {"texts", "model", "num_beams", "max_new_tokens", "min_length",
-                                                     "no_repeat_ngram_size", "length_penalty", "do_sample",
-                                                     "temperature", "top_k", "top_p", "seed"};
+      static const std::vector<std::string> known = {"texts",          "model",      "num_beams",
+                                                     "max_new_tokens", "min_length", "no_repeat_ngram_size",
+                                                     "length_penalty", "do_sample",  "temperature",
+                                                     "top_k",          "top_p",      "seed"};
       for (const auto& item : body.items())
         if (std::find(known.begin(), known.end(), item.key()) == known.end())
-          throw HttpError{400, "invalid_request", "unknown field \"" + item.key() + "\" in a /v1/summarize request"};
+          throw HttpError{400, "invalid_request",
+                          "unknown field \"" + item.key() + "\" in a /v1/summarize request"};
       ServedModel& m = find(f.text("model"), "summarizer");
       if (!body.contains("texts") || !body["texts"].is_array())
         throw HttpError{400, "invalid_request", "missing field \"texts\" (array of strings)"};
@@ -256,16 +273,18 @@ void Service::install_generate(httplib::Server& svr) {
       const json& texts = body["texts"];
       if (texts.empty()) throw HttpError{422, "empty_texts", "\"texts\" is empty; send at least one text"};
       if (texts.size() > static_cast<size_t>(opts_.max_texts))
-        throw HttpError{413, "too_many_texts", "\"texts\" has " + std::to_string(texts.size()) + " items; at most " +
-                                                   std::to_string(opts_.max_texts) + " per request (--max-texts)"};
+        throw HttpError{413, "too_many_texts",
+                        "\"texts\" has " + std::to_string(texts.size()) + " items; at most " +
+                            std::to_string(opts_.max_texts) + " per request (--max-texts)"};
       for (size_t i = 0; i < texts.size(); ++i) {
         if (!texts[i].is_string())
           throw HttpError{400, "invalid_request", "\"texts\"[" + std::to_string(i) + "] must be a string"};
         job->texts.push_back(texts[i].get<std::string>());
         if (job->texts.back().size() > opts_.max_text_bytes)
-          throw HttpError{413, "text_too_long", "\"texts\"[" + std::to_string(i) + "] has " +
-                                                    std::to_string(job->texts.back().size()) + " bytes; at most " +
-                                                    std::to_string(opts_.max_text_bytes)};
+          throw HttpError{413, "text_too_long",
+                          "\"texts\"[" + std::to_string(i) + "] has " +
+                              std::to_string(job->texts.back().size()) + " bytes; at most " +
+                              std::to_string(opts_.max_text_bytes)};
       }
       GenerationOverrides o;
       if (f.has("num_beams")) o.num_beams = f.integer("num_beams", 1, 64);
@@ -282,7 +301,9 @@ void Service::install_generate(httplib::Server& svr) {
       apply_overrides(job->generation, o);  // UsageError (422) for inconsistent options
       job->key = summarize_key(job->generation);
       auto summaries = await<std::vector<std::string>>(*m.batcher, job, opts_.timeout_ms);
-      send_json(res, 200, json{{"summaries", std::move(summaries)}, {"model", m.name}, {"elapsed_ms", elapsed_ms(start)}});
+      send_json(
+          res, 200,
+          json{{"summaries", std::move(summaries)}, {"model", m.name}, {"elapsed_ms", elapsed_ms(start)}});
     } catch (...) {
       send_current_exception(res);
     }
@@ -292,16 +313,21 @@ void Service::install_generate(httplib::Server& svr) {
     const auto start = Clock::now();
     try {
       AudioUpload audio;
-      Fields f = read_audio_request(req, audio, {"model", "language", "task", "num_beams", "beam_size", "timestamps",
-                                                 "temperature", "prompt", "max_new_tokens"});
+      Fields f = read_audio_request(req, audio,
+                                    {"model", "language", "task", "num_beams", "beam_size", "timestamps",
+                                     "temperature", "prompt", "max_new_tokens"});
       ServedModel& m = find(f.text("model"), "transcriber");
       TranscribeOptions how = decoding_options(f);
       std::vector<float> samples = decode_upload(audio, opts_);
       const double duration = static_cast<double>(samples.size()) / audio::kWhisperSampleRate;
       io::Transcript t = transcribe(m, std::move(samples), audio.filename, how);
-      send_json(res, 200, json{{"text", t.text}, {"language", t.language}, {"duration", duration},
-                               {"segments", segments_json(t, true)}, {"model", m.name},
-                               {"elapsed_ms", elapsed_ms(start)}});
+      send_json(res, 200,
+                json{{"text", t.text},
+                     {"language", t.language},
+                     {"duration", duration},
+                     {"segments", segments_json(t, true)},
+                     {"model", m.name},
+                     {"elapsed_ms", elapsed_ms(start)}});
     } catch (...) {
       send_current_exception(res);
     }
@@ -313,8 +339,9 @@ void Service::install_generate(httplib::Server& svr) {
     return [this, task](const httplib::Request& req, httplib::Response& res) {
       try {
         AudioUpload audio;
-        Fields f = read_audio_request(req, audio, {"model", "language", "prompt", "temperature", "response_format",
-                                                   "timestamp_granularities[]"});
+        Fields f = read_audio_request(
+            req, audio,
+            {"model", "language", "prompt", "temperature", "response_format", "timestamp_granularities[]"});
         const std::string name = f.text("model");
         bool named = false;
         size_t whispers = 0;
@@ -324,8 +351,10 @@ void Service::install_generate(httplib::Server& svr) {
         }
         ServedModel& m = find(named || whispers != 1 ? name : "", "transcriber");
         const std::string format = f.has("response_format") ? f.text("response_format") : "json";
-        if (format != "json" && format != "text" && format != "srt" && format != "vtt" && format != "verbose_json")
-          throw HttpError{400, "invalid_request", "\"response_format\" must be json, text, srt, vtt or verbose_json"};
+        if (format != "json" && format != "text" && format != "srt" && format != "vtt" &&
+            format != "verbose_json")
+          throw HttpError{400, "invalid_request",
+                          "\"response_format\" must be json, text, srt, vtt or verbose_json"};
         if (f.text("timestamp_granularities[]").find("word") != std::string::npos)
           throw HttpError{400, "invalid_request", "word-level timestamps are not implemented; use segment"};
         Fields d;
@@ -339,14 +368,18 @@ void Service::install_generate(httplib::Server& svr) {
         if (format == "text") {
           res.set_content(t.text + "\n", "text/plain; charset=utf-8");
         } else if (format == "srt" || format == "vtt") {
-          res.set_content(io::format_transcript(t, format), format == "srt" ? "application/x-subrip; charset=utf-8"
-                                                                            : "text/vtt; charset=utf-8");
+          res.set_content(io::format_transcript(t, format), format == "srt"
+                                                                ? "application/x-subrip; charset=utf-8"
+                                                                : "text/vtt; charset=utf-8");
         } else if (format == "json") {
           send_json(res, 200, json{{"text", t.text}});
         } else {
-          send_json(res, 200, json{{"task", task == "translate" ? "translate" : "transcribe"},
-                                   {"language", models::language_name(t.language)}, {"duration", duration},
-                                   {"text", t.text}, {"segments", segments_json(t, true)}});
+          send_json(res, 200,
+                    json{{"task", task == "translate" ? "translate" : "transcribe"},
+                         {"language", models::language_name(t.language)},
+                         {"duration", duration},
+                         {"text", t.text},
+                         {"segments", segments_json(t, true)}});
         }
       } catch (...) {
         send_current_exception(res);

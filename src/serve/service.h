@@ -100,8 +100,9 @@ struct AudioUpload {
 std::vector<float> decode_upload(const AudioUpload& a, const ServeOptions& o);
 // Base64 text of a JSON field; 400 naming the field and offset of a bad character.
 std::string decode_base64_field(const std::string& value, const std::string& field);
-// A multipart form field's value ("" when absent).
-std::string form_value(const httplib::Request& req, const std::string& name);
+// A multipart upload: the "file" part is the audio (400 when there is none), every other part a
+// field, returned as strings.
+json read_multipart_audio(const httplib::Request& req, AudioUpload& audio);
 
 class Service {
  public:

@@ -320,6 +320,9 @@ TEST_CASE("serve models: bad audio and bad requests get JSON errors and the serv
               "invalid_request");
   check_error(post_multipart(c, "/v1/transcribe", multipart("clip0.wav", wav, {{"model", "sum"}})), 400,
               "wrong_model_kind");
+  // /v1/predict reads a multipart upload as /v1/transcribe does: an unknown field is an error, as in JSON
+  check_error(post_multipart(c, "/v1/predict", multipart("clip0.wav", wav, {{"volume", "11"}})), 400,
+              "invalid_request");
   check_error(c.Post("/v1/predict", "--x\r\n", "multipart/form-data; boundary=x"), 400, "invalid_request");
   // still answering
   CHECK(expect_json(c.Get("/healthz"), 200)["status"] == "ok");

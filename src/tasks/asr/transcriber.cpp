@@ -250,16 +250,6 @@ Transcript WhisperTranscriber::transcribe_file(const std::string& path) {
   return transcribe_samples(*impl_, audio::load_audio(path, impl_->options.audio), path, impl_->options);
 }
 
-Transcript WhisperTranscriber::transcribe(const std::vector<float>& samples, const std::string& name) {
-  return transcribe_samples(*impl_, samples, name, impl_->options);
-}
-
-Transcript WhisperTranscriber::transcribe(const std::vector<float>& samples, const std::string& name,
-                                          const TranscribeOptions& how) {
-  check_decoding_options(how);
-  return transcribe_samples(*impl_, samples, name, how);
-}
-
 std::vector<Transcript> WhisperTranscriber::transcribe_many(const std::vector<Request>& requests) {
   for (const auto& r : requests) check_decoding_options(r.how);
   torch::NoGradGuard no_grad;

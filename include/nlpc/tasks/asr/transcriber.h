@@ -61,14 +61,11 @@ class WhisperTranscriber {
   WhisperTranscriber(const WhisperTranscriber&) = delete;
   WhisperTranscriber& operator=(const WhisperTranscriber&) = delete;
   io::Transcript transcribe_file(const std::string& path);
-  // samples: mono 16 kHz; `name` is used in logs.
-  io::Transcript transcribe(const std::vector<float>& samples, const std::string& name);
-  // The same with other decoding options (language, task, beam_size, best_of, timestamps,
-  // temperatures, thresholds, prompts, max_new_tokens, seed, progress; model and audio options are
-  // the loaded ones). UsageError for a bad task, language or negative beam size.
-  io::Transcript transcribe(const std::vector<float>& samples, const std::string& name, const TranscribeOptions& how);
-  // Several recordings at once (the server's concurrent requests): their first windows go through
-  // the encoder as one batch, then each is decoded as transcribe() does.
+  // Several recordings (samples: mono 16 kHz; `name` is used in logs) with their own decoding
+  // options (language, task, beam_size, best_of, timestamps, temperatures, thresholds, prompts,
+  // max_new_tokens, seed, progress; model and audio options are the loaded ones): their first
+  // windows go through the encoder as one batch, then each is decoded as transcribe_file() does.
+  // UsageError for a bad task, language or negative beam size.
   struct Request {
     const std::vector<float>* samples = nullptr;
     std::string name;
