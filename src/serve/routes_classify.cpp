@@ -81,27 +81,6 @@ void parse_rows(const json& body, const ServeOptions& o, const RowColumns& cols,
   }
 }
 
-int parse_top_k(const json& k) {
-  if (k.is_string()) {  // multipart fields are strings
-    try {
-      size_t used = 0;
-      const int v = std::stoi(k.get<std::string>(), &used);
-      if (used == k.get<std::string>().size() && v >= 1) return v;
-    } catch (const std::exception&) {
-    }
-  } else if (k.is_number_integer() && k.get<int64_t>() >= 1) {
-    return static_cast<int>(std::min<int64_t>(k.get<int64_t>(), 1 << 20));
-  }
-  throw HttpError{400, "invalid_request", "\"top_k\" must be a positive integer"};
-}
-
-bool parse_bool(const json& v, const char* key) {
-  if (v.is_boolean()) return v.get<bool>();
-  if (v.is_string() && (v == "true" || v == "1")) return true;
-  if (v.is_string() && (v == "false" || v == "0")) return false;
-  throw HttpError{400, "invalid_request", std::string("\"") + key + "\" must be true or false"};
-}
-
 // The fields of a text request (the audio ones are read by the caller).
 void parse_text_fields(const json& body, const ServeOptions& o, const RowColumns& cols, PredictRequest& r) {
   if (body.contains("rows")) {
@@ -194,9 +173,9 @@ void Service::install_classify(httplib::Server& svr) {
       };
       ServedModel& m = find(text_field("model", ""), "classifier");
       PredictRequest r;
-      if (body.contains("all_probs") && !body["all_probs"].is_null())
-        r.all_probs = parse_bool(body["all_probs"], "all_probs");
-      if (body.contains("top_k") && !body["top_k"].is_null()) r.top_k = parse_top_k(body["top_k"]);
+      const Fields fields{body};  // multipart values are strings; JSON ones may be too
+      if (fields.has("all_probs")) r.all_probs = fields.boolean("all_probs");
+      if (fields.has("top_k")) r.top_k = static_cast<int>(fields.integer("top_k", 1, 1000000));
       if (has_audio) {
         if (asr_ == nullptr)
           throw HttpError{400, "no_asr_model",

@@ -3,6 +3,9 @@
 // its batcher, and the helpers every route uses (JSON errors, waiting for a job under --timeout-ms,
 // reading uploaded audio).
 #include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <future>
 #include <memory>
 #include <string>
@@ -89,6 +92,48 @@ struct TranscribeJob : ResultJob<io::Transcript> {
   size_t items() const override { return 1; }
 };
 BatchFn transcriber_batches(WhisperTranscriber& model);
+
+// A field of a JSON body or multipart form, as text ("" when absent or null; JSON values other
+// than strings are read from their JSON text: true, 3).
+struct Fields {
+  json values = json::object();
+  std::string text(const std::string& k) const {
+    if (!values.contains(k) || values[k].is_null()) return "";
+    if (values[k].is_string()) return values[k].get<std::string>();
+    return values[k].dump();
+  }
+  bool has(const std::string& k) const { return !text(k).empty(); }
+  double number(const std::string& k, double lo, double hi) const {
+    const std::string s = text(k);
+    char* end = nullptr;
+    const double v = std::strtod(s.c_str(), &end);
+    if (s.empty() || end == s.c_str() || *end != '\0' || !(v >= lo && v <= hi))
+      throw HttpError{400, "invalid_request",
+                      "\"" + k + "\" must be a number in [" + fmt_number(lo) + ", " + fmt_number(hi) +
+                          "], got " + (s.empty() ? "nothing" : s)};
+    return v;
+  }
+  int64_t integer(const std::string& k, int64_t lo, int64_t hi) const {
+    const double v = number(k, static_cast<double>(lo), static_cast<double>(hi));
+    if (v != std::floor(v)) throw HttpError{400, "invalid_request", "\"" + k + "\" must be an integer"};
+    return static_cast<int64_t>(v);
+  }
+  bool boolean(const std::string& k) const {
+    const std::string s = text(k);
+    if (s == "true" || s == "1") return true;
+    if (s == "false" || s == "0") return false;
+    throw HttpError{400, "invalid_request", "\"" + k + "\" must be true or false"};
+  }
+  static std::string fmt_number(double v) {
+    char b[32];
+    if (v == std::floor(v) && std::fabs(v) < 1e15) {
+      std::snprintf(b, sizeof b, "%.0f", v);
+    } else {
+      std::snprintf(b, sizeof b, "%g", v);
+    }
+    return b;
+  }
+};
 
 // Audio of a request: a multipart "file" part, or base64 in a JSON body's "audio" field.
 struct AudioUpload {
