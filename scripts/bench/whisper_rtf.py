@@ -92,9 +92,7 @@ def encode(W, c, feats):
     """whisper_ref.encode, with the layers' Linear calls through linear() (self-attention = attn_cached
     with src = its own input and a throw-away cache: no mask, same operations)."""
     e = "model.encoder."
-    x = F.gelu(F.conv1d(feats, W[e + "conv1.weight"], W[e + "conv1.bias"], padding=1))
-    x = F.gelu(F.conv1d(x, W[e + "conv2.weight"], W[e + "conv2.bias"], stride=2, padding=1))
-    x = x.permute(0, 2, 1) + W[e + "embed_positions.weight"]
+    x = ref.encoder_input(W, feats)
     for i in range(c["encoder_layers"]):
         p = f"{e}layers.{i}."
         h = ref.layer_norm(W, p + "self_attn_layer_norm", x)

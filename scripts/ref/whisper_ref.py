@@ -118,11 +118,17 @@ def ffn(W, p, x):
     return F.linear(F.gelu(F.linear(x, W[p + "fc1.weight"], W[p + "fc1.bias"])), W[p + "fc2.weight"], W[p + "fc2.bias"])
 
 
-def encode(W, c, feats):
+def encoder_input(W, feats):
+    """The encoder's two GELU convolutions and sinusoidal positions: [batch, mels, frames] -> [batch, frames / 2, d]."""
     e = "model.encoder."
     x = F.gelu(F.conv1d(feats, W[e + "conv1.weight"], W[e + "conv1.bias"], padding=1))
     x = F.gelu(F.conv1d(x, W[e + "conv2.weight"], W[e + "conv2.bias"], stride=2, padding=1))
-    x = x.permute(0, 2, 1) + W[e + "embed_positions.weight"]
+    return x.permute(0, 2, 1) + W[e + "embed_positions.weight"]
+
+
+def encode(W, c, feats):
+    e = "model.encoder."
+    x = encoder_input(W, feats)
     for i in range(c["encoder_layers"]):
         p = f"{e}layers.{i}."
         x = x + attention(W, p + "self_attn.", layer_norm(W, p + "self_attn_layer_norm", x), layer_norm(W, p + "self_attn_layer_norm", x), c["encoder_attention_heads"], False)
