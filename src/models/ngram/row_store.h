@@ -29,7 +29,6 @@ class ScratchFile {
   void pread_all(void* data, size_t n, int64_t offset) const;
   // Reserves `n` bytes of zeros (fails early, with the disk-full error, when they do not fit).
   void reserve_zeros(int64_t n);
-  const std::string& path() const { return path_; }
 
  private:
   [[noreturn]] void fail(const std::string& op, int err) const;
