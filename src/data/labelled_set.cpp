@@ -29,6 +29,40 @@ std::vector<std::string> split_labels(const std::string& cell, const std::string
 
 }  // namespace
 
+LabelledRows::LabelledRows(const std::string& path, const DataSpec& spec, size_t buffer_size)
+    : path_(path),
+      rows_(path, spec.format, spec.delimiter, spec.text_column, spec.empty_text, spec.max_rows, buffer_size),
+      spec_(spec),
+      label_col_(rows_.reader().column_index(spec.label_column)),
+      pair_col_(spec.pair_column.empty() ? -1 : static_cast<int64_t>(rows_.reader().column_index(spec.pair_column))) {}
+
+bool LabelledRows::next() {
+  while (rows_.next(rec_, text_)) {
+    const std::string& cell = rec_.fields[label_col_];
+    if (is_blank(cell) && spec_.multilabel) {
+      // An empty label cell in multi-label data means "not annotated" (e.g. untagged Debian packages):
+      // such rows are skipped and counted, not taught as "no label applies".
+      ++skipped_unlabelled_;
+      continue;
+    }
+    if (is_blank(cell)) {
+      throw rows_.reader().error_at(
+          label_col_, "empty label in column \"" + spec_.label_column + "\": every example needs a label");
+    }
+    rows_.keep();
+    return true;
+  }
+  return false;
+}
+
+void LabelledRows::finish() const {
+  if (skipped_unlabelled_ > 0) {
+    spdlog::info("{}: skipped {} row(s) without labels in column \"{}\"", path_, skipped_unlabelled_,
+                 spec_.label_column);
+  }
+  rows_.finish();
+}
+
 namespace {
 
 // The rows a labelled set keeps, in order: on_row(text, record, label cell, pair cell or null). Returns the
@@ -36,38 +70,14 @@ namespace {
 // was kept and warns about the skipped ones.
 template <typename OnRow>
 LabelledSet read_rows(const std::string& path, const DataSpec& spec, bool finish, OnRow on_row) {
-  TextRows rows(path, spec.format, spec.delimiter, spec.text_column, spec.empty_text, spec.max_rows);
-  io::TableReader& reader = rows.reader();
-  const size_t li = reader.column_index(spec.label_column);
-  const int64_t pi =
-      spec.pair_column.empty() ? -1 : static_cast<int64_t>(reader.column_index(spec.pair_column));
+  LabelledRows rows(path, spec);
   LabelledSet set;
   set.file = path;
-  io::TableRecord rec;
-  std::string text;
-  while (rows.next(rec, text)) {
-    const std::string& label = rec.fields[li];
-    if (is_blank(label) && spec.multilabel) {
-      // An empty label cell in multi-label data means "not annotated" (e.g. untagged Debian packages):
-      // such rows are skipped and counted, not taught as "no label applies".
-      ++set.skipped_unlabelled;
-      continue;
-    }
-    if (is_blank(label)) {
-      throw reader.error_at(
-          li, "empty label in column \"" + spec.label_column + "\": every example needs a label");
-    }
-    on_row(text, rec, label, pi >= 0 ? &rec.fields[static_cast<size_t>(pi)] : nullptr);
-    rows.keep();
-  }
-  set.skipped_empty = rows.skipped_empty();
-  set.skipped_lines = rows.skipped_lines();
-  if (!finish) return set;
-  if (set.skipped_unlabelled > 0) {
-    spdlog::info("{}: skipped {} row(s) without labels in column \"{}\"", path, set.skipped_unlabelled,
-                 spec.label_column);
-  }
-  rows.finish();
+  while (rows.next()) on_row(rows.text(), rows.record(), rows.label(), rows.pair());
+  set.skipped_empty = rows.text_rows().skipped_empty();
+  set.skipped_lines = rows.text_rows().skipped_lines();
+  set.skipped_unlabelled = rows.skipped_unlabelled();
+  if (finish) rows.finish();
   return set;
 }
 
@@ -98,6 +108,36 @@ void scan_labelled_texts(const std::string& path, const DataSpec& spec,
   read_rows(
       path, spec, false,
       [&](std::string& text, const io::TableRecord&, const std::string&, const std::string*) { fn(text); });
+}
+
+std::vector<std::string> labels_of_cell(const std::string& cell, const DataSpec& spec) {
+  if (spec.multilabel) return split_labels(cell, spec.label_separator);
+  return {cell};
+}
+
+LabelledSummary summarize_labelled_set(const std::string& path, const DataSpec& spec) {
+  LabelledSummary sum;
+  sum.file = path;
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a over (text length, label cell) of every kept row
+  auto add = [&](const char* p, size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+      h ^= static_cast<unsigned char>(p[i]);
+      h *= 1099511628211ULL;
+    }
+  };
+  LabelledSet set = read_rows(path, spec, true,
+                              [&](std::string& text, const io::TableRecord&, const std::string& label,
+                                  const std::string* pair) {
+                                const uint64_t len = text.size() + (pair ? pair->size() : 0);
+                                add(reinterpret_cast<const char*>(&len), sizeof(len));
+                                add(label.data(), label.size() + 1);  // with its terminating NUL
+                                for (auto& l : labels_of_cell(label, spec)) ++sum.label_counts[l];
+                                ++sum.num_rows;
+                              });
+  sum.skipped_empty = set.skipped_empty;
+  sum.skipped_unlabelled = set.skipped_unlabelled;
+  sum.fingerprint = h;
+  return sum;
 }
 
 std::vector<std::string> collect_labels(const LabelledSet& set, const DataSpec& spec) {

@@ -33,8 +33,9 @@ std::string join_text_columns(const std::vector<std::string>& fields, const std:
 }
 
 namespace {
-io::TableOptions table_options(const std::string& format, const std::string& delimiter) {
+io::TableOptions table_options(const std::string& format, const std::string& delimiter, size_t buffer_size) {
   io::TableOptions o;
+  o.buffer_size = buffer_size;
   o.format = io::parse_table_format(format);
   if (!delimiter.empty()) o.delimiter = io::parse_delimiter(delimiter);
   return o;
@@ -42,8 +43,9 @@ io::TableOptions table_options(const std::string& format, const std::string& del
 }  // namespace
 
 TextRows::TextRows(const std::string& path, const std::string& format, const std::string& delimiter,
-                   const std::string& text_column, const std::string& empty_text, int64_t max_rows)
-    : reader_(path, table_options(format, delimiter)),
+                   const std::string& text_column, const std::string& empty_text, int64_t max_rows,
+                   size_t buffer_size)
+    : reader_(path, table_options(format, delimiter, buffer_size)),
       path_(path),
       text_column_(text_column),
       empty_text_(empty_text),

@@ -92,6 +92,15 @@ bool CsvReader::next(CsvRecord& record) {
   return true;
 }
 
+void CsvReader::seek(const ReadPosition& p) {
+  buf_.seek(p.offset);
+  line_ = p.line;
+  records_ = p.number;
+  raw_ = nullptr;
+  raw_size_ = 0;
+  field_offsets_.clear();
+}
+
 bool CsvReader::read_record(CsvRecord& record) {
   for (;;) {
     record_line_ = line_;

@@ -79,6 +79,28 @@ size_t InputSource::read(char* dst, size_t n) {
   }
 }
 
+void InputSource::seek(int64_t offset) {
+  if (offset < 0 || (size_ >= 0 && offset > size_)) {
+    throw RuntimeError("cannot seek to byte " + std::to_string(offset) + " of " + name_ + " (" +
+                       std::to_string(size_) + " bytes): the file changed since it was read");
+  }
+  if (in_memory_) {
+    data_pos_ = static_cast<size_t>(offset);
+    return;
+  }
+  if (::lseek(fd_, static_cast<off_t>(offset), SEEK_SET) < 0) {
+    throw RuntimeError("cannot seek in " + name_ + ": " + std::strerror(errno) +
+                       " (reading rows again needs a regular file, not a pipe or standard input)");
+  }
+}
+
+void ChunkBuffer::seek(int64_t offset) {
+  source_.seek(offset);
+  begin_ = end_ = 0;
+  consumed_ = offset;
+  eof_ = false;
+}
+
 ChunkBuffer::ChunkBuffer(InputSource source, size_t capacity)
     : source_(std::move(source)), buf_(capacity < 16 ? 16 : capacity) {}
 

@@ -91,6 +91,7 @@ struct TableReader::Impl {
   std::unordered_map<std::string, size_t> key_index;
   nlohmann::ordered_json pending;  // the first JSONL object, read to learn the columns
   bool has_pending = false;
+  ReadPosition pending_pos;  // where the first JSONL object's reading starts
   int64_t first_line = 0;
   int64_t line = 0;
   int64_t number = 0;
@@ -116,6 +117,7 @@ struct TableReader::Impl {
   }
 
   void open_jsonl() {
+    pending_pos = jsonl->position();
     if (!jsonl->next(pending)) {
       throw InputError(jsonl->name(), 0, 0, "the file is empty: expected one JSON object per line");
     }
@@ -209,6 +211,25 @@ size_t TableReader::column_index(const std::string& name) const {
   if (i >= 0) return static_cast<size_t>(i);
   const int64_t line = impl_->jsonl ? impl_->first_line : 0;
   throw InputError(this->name(), line, 0, missing_column_message(name, impl_->columns));
+}
+
+ReadPosition TableReader::position() const {
+  if (impl_->csv) return impl_->csv->position();
+  if (impl_->has_pending) return impl_->pending_pos;
+  ReadPosition p = impl_->jsonl ? impl_->jsonl->position() : impl_->lines->position();
+  p.number = impl_->number;
+  return p;
+}
+
+void TableReader::seek(const ReadPosition& p) {
+  if (impl_->csv) return impl_->csv->seek(p);
+  if (impl_->jsonl) {
+    impl_->jsonl->seek(p);
+    impl_->has_pending = false;
+  } else {
+    impl_->lines->seek(p);
+  }
+  impl_->number = p.number;
 }
 
 bool TableReader::next(TableRecord& record) {

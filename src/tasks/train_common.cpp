@@ -11,6 +11,7 @@ train::TrainerOptions trainer_options(const TrainConfig& cfg, const runs::Run& r
   o.max_steps = cfg.train.max_steps;
   o.batching.batch_size = cfg.train.batch_size;
   o.batching.pad_id = pad_id;
+  o.batching.bucket_window = cfg.train.bucket_window;
   o.grad_accum = cfg.train.grad_accum;
   o.seed = static_cast<uint64_t>(cfg.train.seed);
   o.adamw.lr = cfg.train.lr;

@@ -5,28 +5,10 @@
 #include <random>
 
 #include "nlpc/core/error.h"
+#include "shuffle.h"
 
 namespace nlpc::train {
 namespace {
-
-// Unbiased integer in [0, n) from a 64-bit Mersenne Twister (whose output sequence the standard
-// fixes, unlike std::uniform_int_distribution / std::shuffle), so orders match across toolchains.
-uint64_t uniform_below(std::mt19937_64& rng, uint64_t n) {
-  const uint64_t limit = std::numeric_limits<uint64_t>::max() - std::numeric_limits<uint64_t>::max() % n;
-  uint64_t x;
-  do {
-    x = rng();
-  } while (x >= limit);
-  return x % n;
-}
-
-template <typename T>
-void fisher_yates(std::vector<T>& v, std::mt19937_64& rng) {
-  for (size_t i = v.size(); i > 1; --i) {
-    const size_t j = static_cast<size_t>(uniform_below(rng, i));
-    std::swap(v[i - 1], v[j]);
-  }
-}
 
 int64_t round_up(int64_t n, int64_t multiple) {
   if (multiple <= 1) return n;
@@ -140,26 +122,36 @@ BatchPlan Batcher::eval_plan() const {
 }
 
 Batch Batcher::collate(const std::vector<int64_t>& indices) const {
-  if (indices.empty()) throw RuntimeError("internal error: collate() called with no examples");
+  std::vector<const Example*> ex;
+  ex.reserve(indices.size());
+  for (int64_t i : indices) ex.push_back(&examples_->at(static_cast<size_t>(i)));
+  return collate_examples(ex, indices, options_);
+}
+
+Batch collate_examples(const std::vector<const Example*>& examples, const std::vector<int64_t>& indices,
+                       const BatchingOptions& options) {
+  if (examples.empty() || examples.size() != indices.size()) {
+    throw RuntimeError("internal error: collate() called with no examples or without their indices");
+  }
   const int64_t b = static_cast<int64_t>(indices.size());
   int64_t seq = 0;
   int64_t tgt = 0;
-  for (int64_t i : indices) {
-    const Example& e = examples_->at(static_cast<size_t>(i));
+  for (const Example* e0 : examples) {
+    const Example& e = *e0;
     seq = std::max<int64_t>(seq, static_cast<int64_t>(e.ids.size()));
     tgt = std::max<int64_t>(tgt, static_cast<int64_t>(e.target_ids.size()));
   }
-  seq = round_up(seq, options_.pad_to_multiple);
+  seq = round_up(seq, options.pad_to_multiple);
   Batch batch;
   batch.indices = indices;
-  batch.input_ids = torch::full({b, seq}, options_.pad_id, torch::kInt64);
+  batch.input_ids = torch::full({b, seq}, options.pad_id, torch::kInt64);
   batch.attention_mask = torch::zeros({b, seq}, torch::kInt64);
   batch.token_type_ids = torch::zeros({b, seq}, torch::kInt64);
   int64_t* ids = batch.input_ids.data_ptr<int64_t>();
   int64_t* mask = batch.attention_mask.data_ptr<int64_t>();
   int64_t* types = batch.token_type_ids.data_ptr<int64_t>();
 
-  const Example& first = examples_->at(static_cast<size_t>(indices[0]));
+  const Example& first = *examples[0];
   const bool single = first.label >= 0;
   const bool multi = !first.targets.empty();
   if (single) batch.labels = torch::empty({b}, torch::kInt64);
@@ -169,7 +161,7 @@ Batch Batcher::collate(const std::vector<int64_t>& indices) const {
     batch.target_mask = torch::zeros({b, tgt}, torch::kInt64);
   }
   for (int64_t r = 0; r < b; ++r) {
-    const Example& e = (*examples_)[static_cast<size_t>(indices[r])];
+    const Example& e = *examples[static_cast<size_t>(r)];
     const int64_t len = static_cast<int64_t>(e.ids.size());
     std::copy(e.ids.begin(), e.ids.end(), ids + r * seq);
     std::fill(mask + r * seq, mask + r * seq + len, 1);

@@ -74,26 +74,27 @@ std::vector<float> balanced_class_weights(const std::vector<int64_t>& labels, in
     }
     ++count[static_cast<size_t>(y)];
   }
-  std::vector<float> w(static_cast<size_t>(num_labels), 1.0f);
-  const double n = static_cast<double>(labels.size());
-  for (int64_t c = 0; c < num_labels; ++c) {
-    if (count[c] > 0) w[c] = static_cast<float>(n / (static_cast<double>(num_labels) * count[c]));
-  }
-  return w;
+  return balanced_weights_from_counts(count, static_cast<int64_t>(labels.size()), false);
 }
 
 std::vector<float> balanced_pos_weights(const std::vector<std::vector<float>>& targets) {
   if (targets.empty()) return {};
   const size_t k = targets[0].size();
-  std::vector<double> pos(k, 0.0);
+  std::vector<int64_t> pos(k, 0);
   for (const auto& t : targets) {
     if (t.size() != k) throw InputError("multi-label targets have different lengths");
-    for (size_t j = 0; j < k; ++j) pos[j] += t[j] > 0.5f ? 1.0 : 0.0;
+    for (size_t j = 0; j < k; ++j) pos[j] += t[j] > 0.5f ? 1 : 0;
   }
-  std::vector<float> w(k, 1.0f);
-  const double n = static_cast<double>(targets.size());
-  for (size_t j = 0; j < k; ++j) {
-    if (pos[j] > 0) w[j] = static_cast<float>((n - pos[j]) / pos[j]);
+  return balanced_weights_from_counts(pos, static_cast<int64_t>(targets.size()), true);
+}
+
+std::vector<float> balanced_weights_from_counts(const std::vector<int64_t>& counts, int64_t rows, bool multilabel) {
+  std::vector<float> w(counts.size(), 1.0f);
+  const double n = static_cast<double>(rows);
+  const double k = static_cast<double>(counts.size());
+  for (size_t j = 0; j < counts.size(); ++j) {
+    const double c = static_cast<double>(counts[j]);
+    if (c > 0) w[j] = static_cast<float>(multilabel ? (n - c) / c : n / (k * c));
   }
   return w;
 }

@@ -87,6 +87,13 @@ void add_task_and_data_keys(Bindings& b) {
         [](TrainConfig& c) -> auto& { return c.data.empty_text; });
   b.add({"data.max_rows", T::kInt, 0, "read at most this many rows per file (0 = all)", {}},
         [](TrainConfig& c) -> auto& { return c.data.max_rows; });
+  b.add({"data.shuffle_buffer", T::kInt, 0, "bert/distilbert: > 0 streams the training file (tokenized while "
+         "training, bounded memory) through a seeded shuffle buffer of this many examples, length-bucketed in "
+         "windows of train.bucket_window batches; 0 reads it into memory", {}},
+        [](TrainConfig& c) -> auto& { return c.data.shuffle_buffer; });
+  b.add({"data.max_eval_rows", T::kInt, 1000000, "with data.shuffle_buffer: valid and test files are read into "
+         "memory; more rows than this is an error (0 = no limit)", {}},
+        [](TrainConfig& c) -> auto& { return c.data.max_eval_rows; });
 }
 
 // model.* (architecture, tokenizer, heads)
@@ -178,6 +185,9 @@ void add_train_keys(Bindings& b) {
         [](TrainConfig& c) -> auto& { return c.train.max_steps; });
   b.add({"train.batch_size", T::kInt, 32, "examples per optimizer step (before accumulation)", {}},
         [](TrainConfig& c) -> auto& { return c.train.batch_size; });
+  b.add({"train.bucket_window", T::kInt, 100, "length bucketing: training examples are sorted by length inside "
+         "windows of this many batches, then the batches are shuffled (1 = plain shuffled batches)", {}},
+        [](TrainConfig& c) -> auto& { return c.train.bucket_window; });
   b.add({"train.eval_batch_size", T::kInt, 64, "examples per evaluation batch", {}},
         [](TrainConfig& c) -> auto& { return c.train.eval_batch_size; });
   b.add({"train.lr", T::kFloat, nullptr, "peak learning rate (default: 0.5 for ngram, 5e-5 otherwise)", {}},
@@ -294,6 +304,7 @@ void validate(const TrainConfig& c, const std::string& source) {
   }
   positive(t.batch_size, "train.batch_size", source);
   positive(t.eval_batch_size, "train.eval_batch_size", source);
+  positive(t.bucket_window, "train.bucket_window", source);
   positive(t.grad_accum, "train.grad_accum", source);
   positive(t.dist_timeout_s, "train.dist_timeout_s", source);
   positive(m.max_length, "model.max_length", source);

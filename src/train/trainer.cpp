@@ -75,10 +75,14 @@ torch::Tensor predict_logits(TrainableModel& model, const std::vector<Example>& 
   return out;
 }
 
-Trainer::Impl::Impl(TrainableModel& m, const std::vector<Example>& ex, TrainerOptions options,
+Trainer::Impl::Impl(TrainableModel& m, const std::vector<Example>* ex, ExampleSource* source, TrainerOptions options,
                     TrainerCallbacks callbacks)
-    : model(m), examples(ex), opts(std::move(options)), cb(std::move(callbacks)),
-      batcher(&ex, opts.batching, opts.seed), group(dist::current()) {
+    : model(m), opts(std::move(options)), cb(std::move(callbacks)), group(dist::current()) {
+  if (ex != nullptr) {
+    batcher = std::make_unique<Batcher>(ex, opts.batching, opts.seed);
+  } else {
+    stream = std::make_unique<StreamBatcher>(*source, opts.batching, opts.seed);
+  }
   if (opts.grad_accum < 1) throw UsageError("train.grad_accum must be >= 1, got " + std::to_string(opts.grad_accum));
   if (opts.epochs < 0 || opts.max_steps < 0) throw UsageError("train.epochs and train.max_steps must be >= 0");
   if (opts.epochs == 0 && opts.max_steps == 0) {
@@ -92,7 +96,7 @@ Trainer::Impl::Impl(TrainableModel& m, const std::vector<Example>& ex, TrainerOp
   if (params.empty()) throw UsageError("the model has no parameters to train");
   apply_freeze(params, opts.freeze_prefixes);
   optimizer = std::make_unique<AdamW>(params, opts.adamw);
-  batches_per_epoch = batcher.batches_per_epoch();
+  batches_per_epoch = batcher ? batcher->batches_per_epoch() : stream->batches_per_epoch();
   updates_per_epoch = ceil_div(batches_per_epoch, opts.grad_accum);
   total_steps = opts.epochs > 0 ? opts.epochs * updates_per_epoch : opts.max_steps;
   if (opts.max_steps > 0) total_steps = std::min(total_steps, opts.max_steps);
@@ -102,10 +106,27 @@ Trainer::Impl::Impl(TrainableModel& m, const std::vector<Example>& ex, TrainerOp
 
 const BatchPlan& Trainer::Impl::plan_for(int64_t epoch) {
   if (plan_epoch != epoch) {
-    plan = batcher.plan(epoch);
+    plan = batcher->plan(epoch);
     plan_epoch = epoch;
   }
   return plan;
+}
+
+int64_t Trainer::Impl::num_examples() const { return batcher ? batcher->num_examples() : stream->num_examples(); }
+
+void Trainer::Impl::global_batch(const DataPosition& p, std::vector<const Example*>& examples,
+                                 std::vector<int64_t>& indices) {
+  examples.clear();
+  indices.clear();
+  if (batcher) {
+    indices = plan_for(p.epoch)[static_cast<size_t>(p.batch)];
+    for (int64_t i : indices) examples.push_back(&batcher->example(i));
+  } else {
+    for (const Example& e : stream->batch(p)) {
+      indices.push_back(static_cast<int64_t>(examples.size()));
+      examples.push_back(&e);
+    }
+  }
 }
 
 double Trainer::Impl::epoch_progress() const {
@@ -114,22 +135,26 @@ double Trainer::Impl::epoch_progress() const {
 
 void Trainer::Impl::update() {
   const auto t0 = std::chrono::steady_clock::now();
-  const BatchPlan& p = plan_for(pos.epoch);
   const int64_t first = pos.batch;
-  const int64_t last = std::min<int64_t>(first + opts.grad_accum, static_cast<int64_t>(p.size()));
+  const int64_t last = std::min<int64_t>(first + opts.grad_accum, batches_per_epoch);
   const double n_micro = static_cast<double>(last - first);
   optimizer->zero_grad();
   model.train(true);
   torch::Tensor loss_sum;
   int64_t samples = 0;
+  std::vector<const Example*> global;
+  std::vector<int64_t> indices;
   for (int64_t b = first; b < last; ++b) {
     // Under a launcher each rank takes its slice of the global batch, weighted by its share.
-    const std::vector<int64_t>& global = p[static_cast<size_t>(b)];
-    const std::vector<int64_t> mine = local_slice(global, group);
+    global_batch(DataPosition{pos.epoch, b}, global, indices);
+    const auto [begin, end] = local_range(global.size(), group);
     samples += static_cast<int64_t>(global.size());
-    if (mine.empty()) continue;
-    const double share = static_cast<double>(mine.size()) / static_cast<double>(global.size());
-    Batch batch = batcher.collate(mine).to(opts.device);
+    if (begin == end) continue;
+    const double share = static_cast<double>(end - begin) / static_cast<double>(global.size());
+    const auto at = [](size_t i) { return static_cast<std::ptrdiff_t>(i); };
+    Batch batch = collate_examples({global.begin() + at(begin), global.begin() + at(end)},
+                                   {indices.begin() + at(begin), indices.begin() + at(end)}, opts.batching)
+                      .to(opts.device);
     torch::Tensor loss = model.loss(batch, opts.loss);  // scalar
     if (loss.numel() != 1) {
       throw RuntimeError("the model's loss() must return a scalar, got " + std::to_string(loss.numel()) + " values");
@@ -314,7 +339,10 @@ TrainResult Trainer::Impl::result() const {
 
 Trainer::Trainer(TrainableModel& model, const std::vector<Example>& train_examples, TrainerOptions options,
                  TrainerCallbacks callbacks)
-    : impl_(std::make_unique<Impl>(model, train_examples, std::move(options), std::move(callbacks))) {}
+    : impl_(std::make_unique<Impl>(model, &train_examples, nullptr, std::move(options), std::move(callbacks))) {}
+
+Trainer::Trainer(TrainableModel& model, ExampleSource& source, TrainerOptions options, TrainerCallbacks callbacks)
+    : impl_(std::make_unique<Impl>(model, nullptr, &source, std::move(options), std::move(callbacks))) {}
 
 Trainer::~Trainer() = default;
 

@@ -97,8 +97,8 @@ nlohmann::json Trainer::Impl::fingerprint() const {
   for (const auto& [name, p] : params) names.push_back(name + (p.requires_grad() ? "" : " (frozen)"));
   nlohmann::json f = {
       {"seed", opts.seed},
-      {"num_examples", batcher.num_examples()},
-      {"data_fingerprint", batcher.data_fingerprint()},
+      {"num_examples", num_examples()},
+      {"data_fingerprint", batcher ? batcher->data_fingerprint() : stream->data_fingerprint()},
       {"batch_size", opts.batching.batch_size},
       {"shuffle", opts.batching.shuffle},
       {"bucket_window", opts.batching.bucket_window},
@@ -120,6 +120,7 @@ nlohmann::json Trainer::Impl::fingerprint() const {
   };
   // only under a launcher, so that single-process states of earlier versions still match
   if (group != nullptr) f["world_size"] = group->world_size();
+  if (stream) f["shuffle_buffer"] = opts.batching.shuffle ? opts.batching.shuffle_buffer : 0;
   return f;
 }
 
@@ -143,6 +144,7 @@ void Trainer::Impl::save_state() {
       {"last_metrics", metrics_to_json(last_metrics)},
       {"last_loss", last_loss},
   };
+  if (stream) meta["progress"]["stream"] = stream->state(pos);
   std::vector<NamedParameter> tensors;
   for (const auto& [name, p] : params) tensors.emplace_back("param/" + name, p);
   for (const auto& [name, b] : model.named_buffers()) tensors.emplace_back("buffer/" + name, b);
@@ -212,6 +214,7 @@ void Trainer::Impl::load_state() {
   best_metrics = metrics_from_json(p.at("best_metrics"));
   last_metrics = metrics_from_json(p.at("last_metrics"));
   last_loss = p.at("last_loss");
+  if (stream) stream->restore(pos, p.at("stream"));
 
   copy_into(params, "param/", b);
   copy_into(model.named_buffers(), "buffer/", b);

@@ -22,11 +22,10 @@ constexpr int64_t kBucketBytes = 25 << 20;
 
 }  // namespace
 
-std::vector<int64_t> local_slice(const std::vector<int64_t>& batch, const dist::Group* group) {
-  if (group == nullptr) return batch;
-  const size_t n = batch.size(), w = static_cast<size_t>(group->world_size()), r = static_cast<size_t>(group->rank());
-  return std::vector<int64_t>(batch.begin() + static_cast<std::ptrdiff_t>(n * r / w),
-                              batch.begin() + static_cast<std::ptrdiff_t>(n * (r + 1) / w));
+std::pair<size_t, size_t> local_range(size_t n, const dist::Group* group) {
+  if (group == nullptr) return {0, n};
+  const size_t w = static_cast<size_t>(group->world_size()), r = static_cast<size_t>(group->rank());
+  return {n * r / w, n * (r + 1) / w};
 }
 
 bool Trainer::Impl::main_rank() const { return group == nullptr || group->is_main(); }

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "nlpc/train/stream.h"
 #include "nlpc/train/trainer.h"
 
 namespace nlpc::dist {
@@ -14,19 +15,20 @@ class Group;
 
 namespace nlpc::train {
 
-// This rank's contiguous share of a global batch (the whole batch without a group).
-std::vector<int64_t> local_slice(const std::vector<int64_t>& batch, const dist::Group* group);
+// This rank's contiguous share [begin, end) of a global batch of n examples ([0, n) without a group).
+std::pair<size_t, size_t> local_range(size_t n, const dist::Group* group);
 
 struct Trainer::Impl {
-  Impl(TrainableModel& model, const std::vector<Example>& examples, TrainerOptions options,
+  // Exactly one of `examples` (in memory) and `source` (streamed) is given.
+  Impl(TrainableModel& model, const std::vector<Example>* examples, ExampleSource* source, TrainerOptions options,
        TrainerCallbacks callbacks);
 
   // --- configuration (fixed for the run) ---
   TrainableModel& model;
-  const std::vector<Example>& examples;
   TrainerOptions opts;
   TrainerCallbacks cb;
-  Batcher batcher;
+  std::unique_ptr<Batcher> batcher;        // in-memory examples
+  std::unique_ptr<StreamBatcher> stream;   // streamed examples
   std::vector<NamedParameter> params;  // every parameter, model order
   std::unique_ptr<AdamW> optimizer;
   std::unique_ptr<LrSchedule> schedule;
@@ -68,6 +70,9 @@ struct Trainer::Impl {
   bool finished() const { return stopped_early || step >= total_steps; }
   double epoch_progress() const;
   const BatchPlan& plan_for(int64_t epoch);
+  // The examples of global batch `p` and their indices (in the data set, or in the batch when streamed).
+  void global_batch(const DataPosition& p, std::vector<const Example*>& examples, std::vector<int64_t>& indices);
+  int64_t num_examples() const;
   TrainResult result() const;
 
   // several processes (trainer_dist.cpp)

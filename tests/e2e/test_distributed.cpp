@@ -95,11 +95,14 @@ std::string tiny_bert_args(const TempDir& d, const std::string& runs, int64_t ep
 }  // namespace
 
 TEST_CASE("distributed: 2 ranks with global batch B train like 1 process with batch B", "[e2e][dist]") {
+  // In memory, and streamed (every rank reads the same stream and takes its slice of each batch).
+  const std::string streamed = GENERATE(as<std::string>{}, "", " --set data.shuffle_buffer=40 --set train.bucket_window=2");
+  INFO("extra settings:" << streamed);
   TempDir d;
-  auto single = run_nlpc(tiny_bert_args(d, "single", 1));
+  auto single = run_nlpc(tiny_bert_args(d, "single", 1) + streamed);
   INFO(single.err);
   REQUIRE(single.exit_code == 0);
-  auto ranks = run_ranks(2, tiny_bert_args(d, "dist", 1));
+  auto ranks = run_ranks(2, tiny_bert_args(d, "dist", 1) + streamed);
   INFO(ranks[0].err);
   INFO(ranks[1].err);
   REQUIRE(ranks[0].exit_code == 0);

@@ -151,3 +151,48 @@ TEST_CASE("read_labelled: pairs and clear errors", "[io]") {
   CHECK(error_of([&] { nlpc::io::read_labelled(no_label, "text", "label"); }) ==
         no_label + ":2:5: empty label in column \"label\": every example needs a label");
 }
+
+TEST_CASE("table: position() and seek() read the same records again", "[io]") {
+  nlpc::test::TempDir d;
+  const std::string bom = "\xEF\xBB\xBF";
+  const std::vector<std::pair<std::string, std::string>> files = {
+      {"a.csv", bom + "text,label\n\"two\nlines\",x\n\nplain,y\r\n\"a \"\"quote\"\", comma\",z\nlast,w"},
+      {"a.jsonl", "{\"text\": \"one\", \"label\": \"x\"}\n\n{\"text\": \"two\", \"label\": \"y\"}\n"
+                  "{\"label\": \"z\", \"text\": \"three\"}\n"},
+      {"a.txt", "first\n\nthird\nfourth"}};
+  for (const auto& [name, content] : files) {
+    INFO(name);
+    nlpc::test::write_file(d.file(name), content);
+    TableReader reader(d.file(name), {});
+    std::vector<nlpc::io::ReadPosition> at;
+    std::vector<TableRecord> recs;
+    TableRecord rec;
+    for (;;) {
+      at.push_back(reader.position());
+      if (!reader.next(rec)) break;
+      recs.push_back(rec);
+    }
+    REQUIRE(recs.size() >= 3);
+    // Each record again from its position, in a fresh reader with a tiny buffer, out of order.
+    nlpc::io::TableOptions small;
+    small.buffer_size = 16;
+    TableReader again(d.file(name), small);
+    for (size_t k : {size_t{2}, size_t{0}, recs.size() - 1, size_t{1}}) {
+      again.seek(at[k]);
+      REQUIRE(again.next(rec));
+      CHECK(rec.fields == recs[k].fields);
+      CHECK(rec.line == recs[k].line);
+      CHECK(rec.number == recs[k].number);
+      CHECK(again.position() == at[k + 1]);
+    }
+    again.seek(at.back());
+    CHECK_FALSE(again.next(rec));
+  }
+}
+
+TEST_CASE("table: seek() past the end of the file is a clear error", "[io]") {
+  nlpc::test::TempDir d;
+  nlpc::test::write_file(d.file("a.csv"), "text\nx\n");
+  TableReader reader(d.file("a.csv"), {});
+  CHECK_THAT(error_of([&] { reader.seek({1000, 5, 3}); }), Catch::Contains("the file changed"));
+}

@@ -2,6 +2,7 @@
 // Labelled data for classifiers (single-label and multi-label), read through TextRows.
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,55 @@ LabelledSet read_labelled_set(const std::string& path, const DataSpec& spec, boo
 // in memory at a time (fn may move from the string).
 void scan_labelled_texts(const std::string& path, const DataSpec& spec,
                          const std::function<void(std::string& text)>& fn);
+// The rows read_labelled_set keeps, one at a time (text, label cell, pair cell), each with the
+// position its reading starts at, so that a streamed trainer can read it again.
+class LabelledRows {
+ public:
+  LabelledRows(const std::string& path, const DataSpec& spec,
+               size_t buffer_size = io::ChunkBuffer::kDefaultCapacity);
+  // The next kept row; the references below are valid until the next call (text() may be moved from).
+  bool next();
+  std::string& text() { return text_; }
+  const std::string& label() const { return rec_.fields[label_col_]; }
+  const std::string* pair() const {
+    return pair_col_ < 0 ? nullptr : &rec_.fields[static_cast<size_t>(pair_col_)];
+  }
+  const io::TableRecord& record() const { return rec_; }
+  // Where the next row's reading starts; seek() goes back there, `kept` rows counted before it.
+  io::ReadPosition position() const { return rows_.position(); }
+  void seek(const io::ReadPosition& p, int64_t kept) { rows_.seek(p, kept); }
+  io::TableReader& reader() { return rows_.reader(); }
+  int64_t skipped_unlabelled() const { return skipped_unlabelled_; }
+  // The checks and warnings after the last row (see TextRows::finish), for a whole pass.
+  void finish() const;
+  const TextRows& text_rows() const { return rows_; }
+
+ private:
+  std::string path_;
+  TextRows rows_;
+  DataSpec spec_;
+  size_t label_col_ = 0;
+  int64_t pair_col_ = -1;
+  io::TableRecord rec_;
+  std::string text_;
+  int64_t skipped_unlabelled_ = 0;
+};
+
+// What a streamed trainer knows of its training file before the first pass, without keeping rows:
+// the kept rows, each label's count (multi-label: rows carrying it) and a fingerprint of the rows
+// (lengths and labels) that tells a changed file.
+struct LabelledSummary {
+  std::string file;
+  int64_t num_rows = 0;
+  std::map<std::string, int64_t> label_counts;
+  int64_t skipped_empty = 0;
+  int64_t skipped_unlabelled = 0;
+  uint64_t fingerprint = 0;
+};
+LabelledSummary summarize_labelled_set(const std::string& path, const DataSpec& spec);
+// The label names of a cell: itself, or (multi-label) its sorted distinct parts.
+std::vector<std::string> labels_of_cell(const std::string& cell, const DataSpec& spec);
+
 // Sorted distinct labels of a set (multi-label: of all its cells).
 std::vector<std::string> collect_labels(const LabelledSet& set, const DataSpec& spec);
 // Fills labels/label_sets with ids of `names`. A label not in `names` is an InputError naming the

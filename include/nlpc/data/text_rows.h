@@ -23,10 +23,18 @@ std::string join_text_columns(const std::vector<std::string>& fields, const std:
 class TextRows {
  public:
   TextRows(const std::string& path, const std::string& format, const std::string& delimiter,
-           const std::string& text_column, const std::string& empty_text, int64_t max_rows);
+           const std::string& text_column, const std::string& empty_text, int64_t max_rows,
+           size_t buffer_size = io::ChunkBuffer::kDefaultCapacity);
   io::TableReader& reader() { return reader_; }
   bool next(io::TableRecord& rec, std::string& text);
   void keep() { ++kept_; }
+  int64_t kept() const { return kept_; }
+  // Where the next row's reading starts, and back there with `kept` rows counted as kept before it.
+  io::ReadPosition position() const { return reader_.position(); }
+  void seek(const io::ReadPosition& p, int64_t kept) {
+    reader_.seek(p);
+    kept_ = kept;
+  }
   void finish() const;
   int64_t skipped_empty() const { return skipped_empty_; }
   const std::vector<int64_t>& skipped_lines() const { return skipped_lines_; }  // the first 1,000

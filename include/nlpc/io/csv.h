@@ -65,6 +65,10 @@ class CsvReader {
 
   // Reads the next record into `record` (its strings are reused). Returns false at end of input.
   bool next(CsvRecord& record);
+  // Where the next record's reading starts; seek() to a position of the same file reads on from
+  // there (records and line numbers as the first time).
+  ReadPosition position() const { return {buf_.offset(), line_, records_}; }
+  void seek(const ReadPosition& p);
 
   // Location (line, column) of field `field` of the record last returned by next(); for a field
   // past the end of the record, where it was expected. Valid until the next call to next().

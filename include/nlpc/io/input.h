@@ -9,6 +9,17 @@
 
 namespace nlpc::io {
 
+// Where a reader stands in its input, to come back to it later (streamed training re-reads rows):
+// the byte offset where the next record's reading starts, the physical line and record count there.
+struct ReadPosition {
+  int64_t offset = 0;
+  int64_t line = 0;
+  int64_t number = 0;
+  bool operator==(const ReadPosition& o) const {
+    return offset == o.offset && line == o.line && number == o.number;
+  }
+};
+
 class InputSource {
  public:
   // path "-" reads standard input. Throws InputError naming the file when it cannot be opened.
@@ -22,6 +33,9 @@ class InputSource {
 
   // Reads up to n bytes; returns 0 only at end of input. Throws RuntimeError on a read error.
   size_t read(char* dst, size_t n);
+  // The next read() starts at byte `offset`. Throws RuntimeError where the input cannot seek
+  // (standard input, a pipe) or the offset is past its end.
+  void seek(int64_t offset);
   // The name used in error messages: the path, or "<stdin>".
   const std::string& name() const { return name_; }
   const std::string& path() const { return path_; }
@@ -60,6 +74,8 @@ class ChunkBuffer {
   bool fill();
   // Bytes consumed so far (position of data() in the input).
   int64_t offset() const { return consumed_; }
+  // Drops the buffered bytes and goes on reading at byte `offset` of the input.
+  void seek(int64_t offset);
   size_t capacity() const { return buf_.size(); }
   const InputSource& source() const { return source_; }
 

@@ -24,6 +24,8 @@ class JsonlReader {
   bool next(nlohmann::ordered_json& value);
   // Line of the value last returned.
   int64_t line_number() const { return lines_.line_number(); }
+  ReadPosition position() const { return lines_.position(); }
+  void seek(const ReadPosition& p) { lines_.seek(p); }
   InputError error(const std::string& what) const { return lines_.error(what); }
   const std::string& name() const { return lines_.name(); }
   int64_t bytes_read() const { return lines_.bytes_read(); }

@@ -27,6 +27,13 @@ class LineReader {
   bool next(std::string& line);
   // 1-based number of the line last returned.
   int64_t line_number() const { return line_; }
+  // Where the next line's reading starts (number is left 0), and back there.
+  ReadPosition position() const { return {buf_.offset(), line_, 0}; }
+  void seek(const ReadPosition& p) {
+    buf_.seek(p.offset);
+    line_ = p.line;
+    last_ = {};
+  }
   // An InputError at the last line; `byte_offset` (into that line) is turned into a character column.
   InputError error_at_byte(size_t byte_offset, const std::string& what) const;
   InputError error(const std::string& what) const { return InputError(name(), line_, 0, what); }

@@ -54,6 +54,11 @@ class TableReader {
   int64_t find_column(const std::string& name) const;
 
   bool next(TableRecord& record);
+  // Where the next record's reading starts, and back there: after seek(p), next() returns the
+  // record that followed position() == p, with the same line and number (p must come from a reader
+  // of the same file and format; streamed training re-reads its shuffle buffer this way).
+  ReadPosition position() const;
+  void seek(const ReadPosition& p);
   // An InputError pointing at field `field` of the record last returned (line and, for CSV, column).
   InputError error_at(size_t field, const std::string& what) const;
 

@@ -45,6 +45,8 @@ struct BatchingOptions {
   int64_t pad_id = 0;
   // Shuffle examples each epoch (training). When false, batches follow the example order.
   bool shuffle = true;
+  // Streamed training data (StreamBatcher, stream.h): examples held in the shuffle buffer.
+  int64_t shuffle_buffer = 10000;
   // Length bucketing: inside windows of `bucket_window` batches (after shuffling), examples are
   // sorted by length, cut into batches, then the batch order of the whole epoch is shuffled.
   // 0 or 1 disables bucketing (plain shuffled batches).
@@ -70,6 +72,7 @@ class Batcher {
   BatchPlan eval_plan() const;
   int64_t batches_per_epoch() const;
   int64_t num_examples() const { return static_cast<int64_t>(examples_->size()); }
+  const Example& example(int64_t i) const { return (*examples_)[static_cast<size_t>(i)]; }
 
   // Pads the examples at `indices` into tensors on the CPU.
   Batch collate(const std::vector<int64_t>& indices) const;
@@ -83,6 +86,11 @@ class Batcher {
   BatchingOptions options_;
   uint64_t seed_;
 };
+
+// Pads `examples` into tensors on the CPU; `indices` (one per example) become Batch::indices and
+// name the examples in error messages.
+Batch collate_examples(const std::vector<const Example*>& examples, const std::vector<int64_t>& indices,
+                       const BatchingOptions& options);
 
 // Where training stands in the data: the next batch to consume.
 struct DataPosition {

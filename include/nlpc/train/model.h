@@ -83,5 +83,8 @@ torch::Tensor task_loss(const torch::Tensor& logits, const Batch& batch, const L
 std::vector<float> balanced_class_weights(const std::vector<int64_t>& labels, int64_t num_labels);
 // Multi-label pos_weight: negatives / positives per label (1 where a label has no positive).
 std::vector<float> balanced_pos_weights(const std::vector<std::vector<float>>& targets);
+// The same from counts: rows per class (single-label) or positives per label (multi-label) among
+// `rows` rows (streamed training knows the counts, not the rows).
+std::vector<float> balanced_weights_from_counts(const std::vector<int64_t>& counts, int64_t rows, bool multilabel);
 
 }  // namespace nlpc::train

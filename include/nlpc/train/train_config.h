@@ -19,6 +19,8 @@ const ConfigSchema& train_config_schema();
 struct DataSection : DataSpec {
   std::string train, valid, test;
   std::string language;  // asr: the <|xx|> of the decoder prompt; empty: the init model's, else en
+  int64_t shuffle_buffer = 0;  // > 0: stream the training file through a shuffle buffer this large
+  int64_t max_eval_rows = 1000000;  // streamed: valid/test stay in memory up to this many rows
 };
 
 // The `model` section; model.ngram.* bind straight to the n-gram baseline's own option structs.
@@ -48,6 +50,7 @@ struct TrainerSection {
   int64_t max_steps = 0;
   int64_t batch_size = 32;
   int64_t eval_batch_size = 64;
+  int64_t bucket_window = 100;
   double lr = 5e-5;
   double weight_decay = 0.01;
   double warmup_ratio = 0.0;

@@ -59,6 +59,7 @@
 
 namespace nlpc::train {
 
+class ExampleSource;
 using MetricMap = std::map<std::string, double>;
 
 struct TrainerOptions {
@@ -160,6 +161,9 @@ class Trainer {
   // options (batch size, accumulation, a metric or a freeze prefix that does not exist...).
   Trainer(TrainableModel& model, const std::vector<Example>& train_examples, TrainerOptions options,
           TrainerCallbacks callbacks);
+  // Streamed training data (stream.h): batches come from `source` through a shuffle buffer of
+  // options.batching.shuffle_buffer examples; the stream position is part of the resume state.
+  Trainer(TrainableModel& model, ExampleSource& source, TrainerOptions options, TrainerCallbacks callbacks);
   ~Trainer();
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;

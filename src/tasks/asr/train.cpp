@@ -360,6 +360,10 @@ int64_t fit_asr(const TrainConfig& cfg, runs::Run& run, bool resume) {
   if (cfg.model.type != "whisper") {
     throw UsageError("task asr needs model.type \"whisper\", got \"" + cfg.model.type + "\"");
   }
+  if (cfg.data.shuffle_buffer != 0) {
+    throw UsageError("data.shuffle_buffer (streamed training data) is built for classification with bert or "
+                     "distilbert; task asr reads its training file into memory: leave it at 0");
+  }
   const c10::Device device = resolve_device(cfg.train.device);
   // Debian's libtorch 1.13.1 computes garbage Conv1d weight/bias gradients through oneDNN (mkldnn)
   // on CPU (norms of 1e6..inf that change from run to run and with the thread count; checked

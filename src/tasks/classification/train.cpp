@@ -14,33 +14,63 @@
 
 namespace nlpc {
 
+namespace {
+
+// A valid or test file. With a streamed training file they stay in memory up to data.max_eval_rows.
+LabelledSet read_eval_set(const TrainConfig& cfg, const std::string& path, const DataSpec& spec,
+                          const std::vector<std::string>& labels) {
+  DataSpec s = spec;
+  const int64_t limit = cfg.data.shuffle_buffer > 0 ? cfg.data.max_eval_rows : 0;
+  if (limit > 0 && (s.max_rows <= 0 || s.max_rows > limit)) s.max_rows = limit + 1;
+  LabelledSet set = read_labelled_set(path, s);
+  if (limit > 0 && set.num_rows > limit && (spec.max_rows <= 0 || spec.max_rows > limit)) {
+    throw InputError(path, 0, 0,
+                     "more than data.max_eval_rows = " + std::to_string(limit) +
+                         " rows: validation and test sets are held in memory while the training file is "
+                         "streamed; sample it, or raise data.max_eval_rows");
+  }
+  map_labels(set, labels, spec);
+  return set;
+}
+
+}  // namespace
+
 TrainData read_train_data(const TrainConfig& cfg, runs::Run& run) {
   TrainData d;
   d.spec = cfg.data;  // the data section is the readers' DataSpec (multilabel from the task)
-  // The n-gram baseline streams its training texts from the file (twice) instead of holding them.
-  d.train = read_labelled_set(cfg.data.train, d.spec, cfg.model.type != "ngram");
-  d.labels = collect_labels(d.train, d.spec);
+  const bool streamed = cfg.data.shuffle_buffer > 0 && cfg.model.type != "ngram";
+  if (cfg.data.shuffle_buffer < 0) {
+    throw UsageError("data.shuffle_buffer must be >= 0 (0 reads the training file into memory), got " +
+                     std::to_string(cfg.data.shuffle_buffer));
+  }
+  if (streamed) {
+    // A first pass learns the rows and labels; the rows are read again, tokenized, while training.
+    d.train_summary = summarize_labelled_set(cfg.data.train, d.spec);
+    d.train.file = cfg.data.train;
+    d.train.num_rows = d.train_summary->num_rows;
+    d.train.skipped_empty = d.train_summary->skipped_empty;
+    d.train.skipped_unlabelled = d.train_summary->skipped_unlabelled;
+    for (const auto& [name, count] : d.train_summary->label_counts) d.labels.push_back(name);
+  } else {
+    // The n-gram baseline streams its training texts from the file (twice) instead of holding them.
+    d.train = read_labelled_set(cfg.data.train, d.spec, cfg.model.type != "ngram");
+    d.labels = collect_labels(d.train, d.spec);
+  }
   if (d.labels.size() < 2 && !d.spec.multilabel) {
     throw InputError(cfg.data.train, 0, 0,
                      "column \"" + d.spec.label_column + "\" has " + std::to_string(d.labels.size()) +
                          " distinct label(s): classification needs at least 2");
   }
-  map_labels(d.train, d.labels, d.spec);
+  if (!streamed) map_labels(d.train, d.labels, d.spec);
   if (d.train.texts.empty()) std::vector<std::string>().swap(d.train.raw_labels);  // streamed: ids suffice
-  if (!cfg.data.valid.empty()) {
-    d.valid = read_labelled_set(cfg.data.valid, d.spec);
-    map_labels(*d.valid, d.labels, d.spec);
-  }
-  if (!cfg.data.test.empty()) {
-    d.test = read_labelled_set(cfg.data.test, d.spec);
-    map_labels(*d.test, d.labels, d.spec);
-  }
+  if (!cfg.data.valid.empty()) d.valid = read_eval_set(cfg, cfg.data.valid, d.spec, d.labels);
+  if (!cfg.data.test.empty()) d.test = read_eval_set(cfg, cfg.data.test, d.spec, d.labels);
   run.log_param("data.num_labels", static_cast<int64_t>(d.labels.size()));
   run.log_param("data.train_rows", d.train.num_rows);
   run.log_param("data.train_skipped_empty", d.train.skipped_empty);
   if (d.valid) run.log_param("data.valid_rows", static_cast<int64_t>(d.valid->texts.size()));
   if (d.test) run.log_param("data.test_rows", static_cast<int64_t>(d.test->texts.size()));
-  spdlog::info("data: {} train rows, {} labels{}{}", d.train.num_rows, d.labels.size(),
+  spdlog::info("data: {} train rows{}, {} labels{}{}", d.train.num_rows, streamed ? " (streamed)" : "", d.labels.size(),
                d.valid ? ", " + std::to_string(d.valid->texts.size()) + " valid" : "",
                d.test ? ", " + std::to_string(d.test->texts.size()) + " test" : "");
   return d;

@@ -1,6 +1,7 @@
 // `nlpc train` for BERT-family models (model.type bert | distilbert): from scratch (model.init
 // random + model.config) or fine-tuning a Hugging Face folder; HF or MLP head; frozen encoder.
 #include <filesystem>
+#include <map>
 
 #include <torch/torch.h>
 
@@ -20,6 +21,7 @@
 #include "nlpc/models/device.h"
 #include "nlpc/models/registry.h"
 #include "nlpc/text/tokenizer.h"
+#include "nlpc/train/stream.h"
 #include "nlpc/train/trainer.h"
 
 namespace nlpc {
@@ -42,6 +44,63 @@ std::vector<train::Example> encode_set(const text::Tokenizer& tok, const Labelle
   }
   return out;
 }
+
+// The training file read while training (data.shuffle_buffer > 0): each row tokenized as it is read;
+// a second reader with a small buffer reads single rows again (the shuffle buffer on resume).
+class LabelledExampleSource : public train::ExampleSource {
+ public:
+  LabelledExampleSource(const TrainConfig& cfg, const TrainData& data, const text::Tokenizer& tok)
+      : spec_(data.spec), summary_(*data.train_summary), tok_(tok), max_length_(cfg.model.max_length),
+        rows_(cfg.data.train, spec_), again_(cfg.data.train, spec_, 64 << 10), start_(rows_.position()) {
+    for (size_t i = 0; i < data.labels.size(); ++i) ids_[data.labels[i]] = static_cast<int>(i);
+  }
+  io::ReadPosition position() const override { return rows_.position(); }
+  void seek(const io::ReadPosition& where, int64_t rows_before) override { rows_.seek(where, rows_before); }
+  io::ReadPosition start() const override { return start_; }
+  bool next(train::Example& e) override {
+    if (!rows_.next()) return false;
+    e = encode(rows_);
+    return true;
+  }
+  train::Example read_at(const io::ReadPosition& where) override {
+    again_.seek(where, 0);
+    if (!again_.next()) {
+      throw InputError(summary_.file, where.line + 1, 0, "no training row here any more: the file changed while training");
+    }
+    return encode(again_);
+  }
+  int64_t size() const override { return summary_.num_rows; }
+  uint64_t fingerprint() const override { return summary_.fingerprint; }
+  std::string name() const override { return summary_.file; }
+
+ private:
+  train::Example encode(LabelledRows& r) {
+    train::Example e = encode_example(tok_, r.text(), r.pair(), max_length_);
+    const auto names = labels_of_cell(r.label(), spec_);
+    if (spec_.multilabel) e.targets.assign(ids_.size(), 0.f);
+    for (const std::string& name : names) {
+      auto it = ids_.find(name);
+      if (it == ids_.end()) {
+        throw InputError(summary_.file, r.record().line, 0,
+                         "label '" + name + "' was not in this file when training started: it changed while training");
+      }
+      if (spec_.multilabel) {
+        e.targets[static_cast<size_t>(it->second)] = 1.f;
+      } else {
+        e.label = it->second;
+      }
+    }
+    return e;
+  }
+
+  DataSpec spec_;
+  const LabelledSummary& summary_;
+  const text::Tokenizer& tok_;
+  int64_t max_length_;
+  LabelledRows rows_, again_;
+  io::ReadPosition start_;
+  std::map<std::string, int> ids_;
+};
 
 eval::Matrix probabilities(const torch::Tensor& logits, bool multilabel) {
   torch::Tensor p = (multilabel ? torch::sigmoid(logits) : torch::softmax(logits, -1)).to(torch::kFloat).contiguous();
@@ -92,18 +151,36 @@ int64_t train_transformer(const TrainConfig& cfg, const TrainData& data, runs::R
     model = models::load_classifier(cfg.model.init, device, copt);
   }
   // A frozen encoder runs once per distinct training or validation text; the head trains on the cache.
-  if (cfg.model.freeze_encoder && cfg.model.cache_features) model->cache_frozen_features(true);
+  const bool streamed = data.train_summary.has_value();
+  if (cfg.model.freeze_encoder && cfg.model.cache_features) {
+    if (streamed) {
+      spdlog::info("frozen encoder with a streamed training file: features are not cached (memory would grow "
+                   "with the data); set data.shuffle_buffer to 0 to cache them");
+    } else {
+      model->cache_frozen_features(true);
+    }
+  }
   int64_t n_params = 0, n_trainable = 0;
   for (const auto& p : model->parameters()) n_params += p.numel();
   run.log_param("model.num_parameters", n_params);
 
-  const auto train_ex = encode_set(*tok, data.train, cfg, data.labels.size(), multilabel);
+  std::vector<train::Example> train_ex;
+  std::unique_ptr<LabelledExampleSource> source;
+  if (streamed) {
+    source = std::make_unique<LabelledExampleSource>(cfg, data, *tok);
+  } else {
+    train_ex = encode_set(*tok, data.train, cfg, data.labels.size(), multilabel);
+  }
   std::vector<train::Example> valid_ex;
   if (data.valid) valid_ex = encode_set(*tok, *data.valid, cfg, data.labels.size(), multilabel);
 
   train::TrainerOptions o = trainer_options(cfg, run, device, pad_id_of(*tok));
   o.loss.task = multilabel ? train::Task::kMultiLabel : train::Task::kClassification;
-  if (cfg.train.class_weights == "balanced") {
+  if (cfg.train.class_weights == "balanced" && streamed) {
+    std::vector<int64_t> counts;
+    for (const auto& name : data.labels) counts.push_back(data.train_summary->label_counts.at(name));
+    o.loss.class_weights = torch::tensor(train::balanced_weights_from_counts(counts, data.train.num_rows, multilabel));
+  } else if (cfg.train.class_weights == "balanced") {
     if (multilabel) {
       std::vector<std::vector<float>> t;
       for (const auto& e : train_ex) t.push_back(e.targets);
@@ -149,9 +226,11 @@ int64_t train_transformer(const TrainConfig& cfg, const TrainData& data, runs::R
     record_model_columns(dir, columns_of_spec(data.spec, cfg.task));
   };
 
-  train::Trainer trainer(tm, train_ex, o, cb);
-  train::TrainResult r = resume ? trainer.resume() : trainer.train();
-  if (cfg.model.freeze_encoder && cfg.model.cache_features) {
+  if (streamed) o.batching.shuffle_buffer = cfg.data.shuffle_buffer;
+  auto trainer = streamed ? std::make_unique<train::Trainer>(tm, *source, o, cb)
+                          : std::make_unique<train::Trainer>(tm, train_ex, o, cb);
+  train::TrainResult r = resume ? trainer->resume() : trainer->train();
+  if (cfg.model.freeze_encoder && cfg.model.cache_features && !streamed) {
     spdlog::info("frozen encoder: features of {} distinct inputs cached", model->cached_inputs());
     model->cache_frozen_features(false);
   }

@@ -270,6 +270,10 @@ int train_summarization(const TrainConfig& cfg, runs::Run& run, bool resume) {
   if (cfg.model.type != "t5") {
     throw UsageError("task summarize needs model.type \"t5\", not \"" + cfg.model.type + "\"");
   }
+  if (cfg.data.shuffle_buffer != 0) {
+    throw UsageError("data.shuffle_buffer (streamed training data) is built for classification with bert or "
+                     "distilbert; task summarize reads its training file into memory: leave it at 0");
+  }
   const SummarySets d = read_sets(cfg, run);
   const c10::Device device = resolve_device(cfg.train.device);
   const std::string tok_dir = tokenizer_dir(cfg, d.train, run);

@@ -15,6 +15,8 @@ struct TrainData {
   LabelledSet train;
   std::optional<LabelledSet> valid, test;
   std::vector<std::string> labels;
+  // data.shuffle_buffer > 0 (streamed training): what the first pass learnt; `train` then holds no rows.
+  std::optional<LabelledSummary> train_summary;
   bool valid_logged = false;  // valid/<metric> already logged during training
 };
 
