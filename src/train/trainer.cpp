@@ -53,6 +53,11 @@ void seed_everything(uint64_t seed) {
   torch::manual_seed(seed);  // seeds the CPU generator and, when present, every CUDA generator
 }
 
+dist::Group*& sharded_evaluation_group() {
+  thread_local dist::Group* group = nullptr;
+  return group;
+}
+
 torch::Tensor predict_logits(TrainableModel& model, const std::vector<Example>& examples,
                              const BatchingOptions& batching, const torch::Device& device) {
   BatchingOptions o = batching;
@@ -60,9 +65,13 @@ torch::Tensor predict_logits(TrainableModel& model, const std::vector<Example>& 
   Batcher batcher(&examples, o, 0);
   model.train(false);
   torch::NoGradGuard no_grad;
+  dist::Group* group = sharded_evaluation_group();
+  const BatchPlan plan = batcher.eval_plan();
   torch::Tensor out;
-  for (const auto& idx : batcher.eval_plan()) {
+  for (size_t i = 0; i < plan.size(); ++i) {
+    if (group != nullptr && static_cast<int>(i % static_cast<size_t>(group->world_size())) != group->rank()) continue;
     check_interrupted();
+    const auto& idx = plan[i];
     Batch b = batcher.collate(idx).to(device);
     torch::Tensor logits = model.logits(b).to(torch::kCPU, torch::kFloat32);  // [b, ...]
     if (!out.defined()) {
@@ -71,6 +80,16 @@ torch::Tensor predict_logits(TrainableModel& model, const std::vector<Example>& 
       out = torch::zeros(shape, torch::kFloat32);
     }
     out.index_copy_(0, torch::tensor(idx, torch::kInt64), logits);
+  }
+  if (group != nullptr) {
+    // Rank 0 (which always has batch 0) tells the shape; each row is non-zero on one rank only, so
+    // the sum over ranks is every rank's rows, exactly.
+    nlohmann::json shape = group->is_main() ? nlohmann::json(out.sizes().vec()) : nlohmann::json();
+    shape = nlohmann::json::parse(group->broadcast_bytes(shape.dump(), 0, "the validation logits' shape"));
+    if (!out.defined()) out = torch::zeros(shape.get<std::vector<int64_t>>(), torch::kFloat32);
+    std::vector<torch::Tensor> t{out};
+    group->allreduce_sum(t, "the validation logits");
+    out = t[0];
   }
   return out;
 }
@@ -96,6 +115,10 @@ Trainer::Impl::Impl(TrainableModel& m, const std::vector<Example>* ex, ExampleSo
   if (params.empty()) throw UsageError("the model has no parameters to train");
   apply_freeze(params, opts.freeze_prefixes);
   optimizer = std::make_unique<AdamW>(params, opts.adamw);
+  if (group != nullptr && cb.evaluate) {
+    spdlog::info("validation {}", cb.shard_evaluation ? "sharded over the " + std::to_string(group->world_size()) + " ranks"
+                                                      : "on rank 0, the other ranks wait for its metrics");
+  }
   batches_per_epoch = batcher ? batcher->batches_per_epoch() : stream->batches_per_epoch();
   updates_per_epoch = ceil_div(batches_per_epoch, opts.grad_accum);
   total_steps = opts.epochs > 0 ? opts.epochs * updates_per_epoch : opts.max_steps;

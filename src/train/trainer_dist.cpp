@@ -1,8 +1,10 @@
 // The Trainer under a launcher (nlpc/dist/dist.h): every global batch of the plan is split into
 // one contiguous slice per rank, each rank's loss is weighted by its share of the batch, and the
 // gradients are summed over the ranks, so that an update equals the single-process update on the
-// whole batch (up to summation order). Validation runs on rank 0 and its metrics are broadcast,
-// so that every rank takes the same early-stopping and best-model decisions.
+// whole batch (up to summation order). Validation is sharded when the evaluate callback allows it
+// (each rank runs its share of the batches through predict_logits, which gathers the logits), else
+// it runs on rank 0; either way rank 0's metrics are broadcast, so that every rank takes the same
+// early-stopping and best-model decisions.
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -92,8 +94,12 @@ void Trainer::Impl::broadcast_parameters() {
 MetricMap Trainer::Impl::shared_metrics(const std::function<MetricMap()>& compute) {
   if (group == nullptr) return compute();
   nlohmann::json j = nlohmann::json::object();
-  if (group->is_main()) {
+  if (cb.shard_evaluation) {
+    // Every rank computes (on its share of the batches); rank 0's metrics are still the ones used.
+    ShardedEvaluation scope(group);
     for (const auto& [k, v] : compute()) j[k] = v;  // non-finite values become null
+  } else if (group->is_main()) {
+    for (const auto& [k, v] : compute()) j[k] = v;
   }
   const std::string text = group->broadcast_bytes(group->is_main() ? j.dump() : "", 0,
                                                   "the validation metrics of update " + std::to_string(step));

@@ -15,6 +15,16 @@ class Group;
 
 namespace nlpc::train {
 
+// While every rank runs the evaluate callback (TrainerCallbacks::shard_evaluation), the group
+// predict_logits shards over; nullptr otherwise.
+dist::Group*& sharded_evaluation_group();
+struct ShardedEvaluation {
+  explicit ShardedEvaluation(dist::Group* g) { sharded_evaluation_group() = g; }
+  ~ShardedEvaluation() { sharded_evaluation_group() = nullptr; }
+  ShardedEvaluation(const ShardedEvaluation&) = delete;
+  ShardedEvaluation& operator=(const ShardedEvaluation&) = delete;
+};
+
 // This rank's contiguous share [begin, end) of a global batch of n examples ([0, n) without a group).
 std::pair<size_t, size_t> local_range(size_t n, const dist::Group* group);
 

@@ -58,16 +58,18 @@ std::vector<RankResult> run_ranks(int world, const std::string& args, const std:
   return res;
 }
 
-std::vector<std::pair<int64_t, double>> losses(const std::string& run_dir) {
+std::vector<std::pair<int64_t, double>> metric_series(const std::string& run_dir, const std::string& key) {
   std::vector<std::pair<int64_t, double>> out;
   std::istringstream is(read_file(run_dir + "/metrics.jsonl"));
   std::string line;
   while (std::getline(is, line)) {
     auto m = json::parse(line);
-    if (m["key"] == "train/loss") out.emplace_back(m["step"].get<int64_t>(), m["value"].get<double>());
+    if (m["key"] == key) out.emplace_back(m["step"].get<int64_t>(), m["value"].get<double>());
   }
   return out;
 }
+
+std::vector<std::pair<int64_t, double>> losses(const std::string& run_dir) { return metric_series(run_dir, "train/loss"); }
 
 std::string only_run_dir(const std::string& runs) {
   std::vector<std::string> dirs;
@@ -115,6 +117,14 @@ TEST_CASE("distributed: 2 ranks with global batch B train like 1 process with ba
   for (size_t i = 0; i < la.size(); ++i) {
     CHECK(lb[i].first == la[i].first);
     CHECK(lb[i].second == Approx(la[i].second).margin(1e-4));
+  }
+  // Validation is sharded over the ranks (each scores its share of the batches): the same metrics.
+  CHECK_THAT(ranks[0].err, Catch::Contains("validation sharded over the 2 ranks"));
+  for (const std::string key : {"valid/accuracy", "valid/log_loss"}) {
+    const auto va = metric_series(a, key), vb = metric_series(b, key);
+    REQUIRE(va.size() == 2);
+    REQUIRE(vb.size() == va.size());
+    for (size_t i = 0; i < va.size(); ++i) CHECK(vb[i].second == Approx(va[i].second).margin(1e-3));
   }
   auto metrics = [](const std::string& dir) { return nlpc::test::metrics_final(dir); };
   CHECK(metrics(b)["test/accuracy"].get<double>() == Approx(metrics(a)["test/accuracy"].get<double>()).margin(0.01));

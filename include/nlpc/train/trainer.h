@@ -129,6 +129,11 @@ struct TrainerCallbacks {
   // Save the model as a folder: kBest when the best metric improves (or, without evaluation, at the
   // end), kLast at the end of training and when interrupted.
   std::function<void(CheckpointKind, TrainableModel&)> save_model;
+  // Under a launcher: true when `evaluate` computes through predict_logits (and does nothing else
+  // collective). Every rank then runs it on its share of the validation batches, predict_logits
+  // gathers the logits, and each rank computes the metrics of the whole set. false: rank 0 runs it
+  // alone and the others wait for its metrics.
+  bool shard_evaluation = false;
 };
 
 struct TrainResult {
@@ -151,7 +156,8 @@ void seed_everything(uint64_t seed);
 
 // Logits for every example, in example order: [n, ...] on the CPU (float32). Switches the model
 // to eval mode (and leaves it there; the trainer switches back) and runs under NoGradGuard;
-// batches are length-sorted when batching.bucket_window > 1.
+// batches are length-sorted when batching.bucket_window > 1. Inside a sharded evaluation (see
+// TrainerCallbacks::shard_evaluation) rank r runs batches r, r+W, ... and every rank gets all rows.
 torch::Tensor predict_logits(TrainableModel& model, const std::vector<Example>& examples,
                              const BatchingOptions& batching, const torch::Device& device);
 

@@ -218,6 +218,7 @@ int64_t train_transformer(const TrainConfig& cfg, const TrainData& data, runs::R
       return mm;
     };
   }
+  cb.shard_evaluation = true;  // the callback is predict_logits + metrics: every rank scores its share
   log_curves(cb, cfg, run);
   cb.save_model = [&](train::CheckpointKind kind, train::TrainableModel&) {
     const std::string dir = kind == train::CheckpointKind::kBest ? model_dir : o.checkpoint_dir + "/last";
