@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <filesystem>
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "nlpc/core/error.h"
@@ -43,6 +45,10 @@ QuantizeResult quantize_folder(const std::string& dir, const std::string& out) {
   if (fs::exists(out) && fs::equivalent(dir, out, ec)) {
     throw UsageError("--to " + out + " is the source folder; give a new folder");
   }
+  if (fs::exists(out) && (!fs::is_directory(out) || !fs::is_empty(out))) {
+    throw UsageError("--to " + out + " already exists and is not an empty folder; give a new folder (nothing "
+                     "in it was changed)");
+  }
   nlohmann::json config = models::read_model_config(dir);
   QuantizeResult r;
   r.model_type = config.value("model_type", std::string());
@@ -53,9 +59,21 @@ QuantizeResult quantize_folder(const std::string& dir, const std::string& out) {
   models::int8::require_engine("nlpc models quantize");
   r.engine = models::int8::engine();
   Pipeline p = open_pipeline(dir, "cpu", "int8");
-  fs::create_directories(out, ec);
-  if (ec) throw UsageError("cannot create " + out + ": " + ec.message());
-  r.weights = (fs::path(out) / "model.safetensors").string();
+  // Written into a temporary folder beside `out`, renamed to `out` when complete: an interrupted or
+  // failed run leaves no half-written model folder.
+  const fs::path final_dir = fs::absolute(out).lexically_normal();
+  const fs::path tmp = final_dir.parent_path() / (final_dir.filename().string() + ".tmp-" + std::to_string(::getpid()));
+  fs::create_directories(tmp, ec);
+  if (ec) throw UsageError("cannot create " + tmp.string() + ": " + ec.message());
+  struct RemoveUnlessKept {
+    fs::path path;
+    bool keep = false;
+    ~RemoveUnlessKept() {
+      std::error_code e;
+      if (!keep) fs::remove_all(path, e);
+    }
+  } guard{tmp};
+  r.weights = (tmp / "model.safetensors").string();
   if (p.classifier) {
     p.classifier->save_weights(r.weights);
   } else if (p.summarizer) {
@@ -81,8 +99,12 @@ QuantizeResult quantize_folder(const std::string& dir, const std::string& out) {
       {"activations", "uint8, asymmetric per tensor, quantized at run time"},
       {"quantized_layers", r.int8_layers},
       {"modules_in_fp32", "embeddings, LayerNorm, convolutions, pooler, classifier and LM heads"}};
-  write_file_atomic((fs::path(out) / "config.json").string(), config.dump(2) + "\n");
-  r.copied = models::copy_other_files(dir, out);
+  write_file_atomic((tmp / "config.json").string(), config.dump(2) + "\n");
+  r.copied = models::copy_other_files(dir, tmp.string());
+  fs::rename(tmp, final_dir, ec);  // over an empty folder, or a new name
+  if (ec) throw RuntimeError("cannot rename " + tmp.string() + " to " + out + ": " + ec.message());
+  guard.keep = true;
+  r.weights = (final_dir / "model.safetensors").string();
   return r;
 }
 

@@ -77,6 +77,20 @@ TEST_CASE("int8: Whisper transcribes with --precision int8 and from a quantized 
   INFO(q.err);
   REQUIRE(q.exit_code == 0);
   CHECK(t(d.file("wq"), "") == on_the_fly);
+  // A folder that exists and is not empty is refused and left as it was; no temporary folder stays.
+  const std::string before = nlpc::test::read_file(d.file("wq/model.safetensors"));
+  auto again = run_nlpc("models quantize " + model + " --to " + d.file("wq"));
+  CHECK(again.exit_code == 2);
+  CHECK_THAT(again.err, Catch::Contains("already exists and is not an empty folder"));
+  CHECK(nlpc::test::read_file(d.file("wq/model.safetensors")) == before);
+  // An empty folder is fine.
+  fs::create_directories(d.file("empty"));
+  auto into_empty = run_nlpc("models quantize " + model + " --to " + d.file("empty"));
+  CHECK(into_empty.exit_code == 0);
+  CHECK(fs::exists(d.file("empty/model.safetensors")));
+  for (const auto& e : fs::directory_iterator(d.path())) {
+    CHECK(e.path().filename().string().find(".tmp-") == std::string::npos);
+  }
 }
 
 TEST_CASE("int8: --version names the engine, bad precision and n-gram folders are clear errors", "[e2e][int8]") {
