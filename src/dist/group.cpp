@@ -138,6 +138,22 @@ void Group::allreduce_sum(std::vector<torch::Tensor>& tensors, const std::string
   }
 }
 
+std::function<void()> Group::allreduce_sum_async(std::vector<torch::Tensor> tensors, const std::string& what) {
+  c10::intrusive_ptr<c10d::Work> work;
+  try {
+    work = impl_->pg->allreduce(tensors);
+  } catch (const std::exception& e) {
+    fail(what, e);
+  }
+  return [this, work, what] {
+    try {
+      wait(work, impl_->timeout);
+    } catch (const std::exception& e) {
+      fail(what, e);
+    }
+  };
+}
+
 void Group::broadcast(std::vector<torch::Tensor>& tensors, int root, const std::string& what) {
   try {
     c10d::BroadcastOptions o;

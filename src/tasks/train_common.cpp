@@ -24,6 +24,7 @@ train::TrainerOptions trainer_options(const TrainConfig& cfg, const runs::Run& r
   o.early_stopping_patience = cfg.train.patience;
   o.checkpoint_dir = (std::filesystem::path(run.dir()) / "checkpoints").string();
   o.device = device;
+  o.dist_bucket_bytes = cfg.train.dist_bucket_mb << 20;
   return o;
 }
 

@@ -220,6 +220,10 @@ void add_train_keys(Bindings& b) {
         [](TrainConfig& c) -> auto& { return c.train.class_weights; });
   b.add({"train.device", T::kString, "cpu", "cpu, cuda or cuda:N", {}},
         [](TrainConfig& c) -> auto& { return c.train.device; });
+  b.add({"train.dist_bucket_mb", T::kInt, 25, "under a launcher: gradients are allreduced in buckets of about this "
+         "many MB (DDP's bucket_cap_mb), each started as soon as backward has produced its gradients; the first "
+         "bucket holds at most 1 MB", {}},
+        [](TrainConfig& c) -> auto& { return c.train.dist_bucket_mb; });
   b.add({"train.dist_timeout_s", T::kInt, 300,
          "under a launcher (torchrun, mpirun, Slurm, env://): seconds a rank waits for the others before failing", {}},
         [](TrainConfig& c) -> auto& { return c.train.dist_timeout_s; });
@@ -307,6 +311,7 @@ void validate(const TrainConfig& c, const std::string& source) {
   positive(t.bucket_window, "train.bucket_window", source);
   positive(t.grad_accum, "train.grad_accum", source);
   positive(t.dist_timeout_s, "train.dist_timeout_s", source);
+  positive(t.dist_bucket_mb, "train.dist_bucket_mb", source);
   positive(m.max_length, "model.max_length", source);
   positive(m.max_target_length, "model.max_target_length", source);
   positive(c.eval.num_beams, "eval.num_beams", source);

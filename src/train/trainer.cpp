@@ -182,6 +182,7 @@ void Trainer::Impl::update() {
     if (loss.numel() != 1) {
       throw RuntimeError("the model's loss() must return a scalar, got " + std::to_string(loss.numel()) + " values");
     }
+    if (group && b == last - 1) arm_reduction();  // the update's last backward overlaps the allreduce
     (group ? loss * (share / n_micro) : loss / n_micro).backward();
     const torch::Tensor l = group ? loss.detach() * share : loss.detach();
     loss_sum = loss_sum.defined() ? loss_sum + l : l;
@@ -330,10 +331,11 @@ TrainResult Trainer::Impl::run() {
   }
   if (last_saved_step != step) save_state();
   if (group != nullptr && comm_updates > 0) {
-    spdlog::info("distributed: {} ranks, {:.1f} samples/s; gradient allreduce {:.1f} ms per update ({:.1f}% of update time)",
+    spdlog::info("distributed: {} ranks, {:.1f} samples/s; gradient allreduce: {:.1f} ms per update waited for after "
+                 "backward ({:.1f}% of update time); {}",
                  group->world_size(), session_seconds > 0 ? static_cast<double>(session_samples) / session_seconds : 0.0,
                  1000.0 * comm_seconds / static_cast<double>(comm_updates),
-                 session_seconds > 0 ? 100.0 * comm_seconds / session_seconds : 0.0);
+                 session_seconds > 0 ? 100.0 * comm_seconds / session_seconds : 0.0, reduction_summary());
   }
   if (cb.save_model && main_rank()) {
     cb.save_model(CheckpointKind::kLast, model);

@@ -11,6 +11,8 @@
 #include <limits>
 
 #include <nlohmann/json.hpp>
+#include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/variable.h>
 
 #include "nlpc/core/fs.h"
 #include "nlpc/dist/dist.h"
@@ -19,8 +21,6 @@
 namespace nlpc::train {
 namespace {
 
-// Gradients are reduced in buckets of about this many bytes (DDP's default bucket_cap_mb = 25).
-constexpr int64_t kBucketBytes = 25 << 20;
 
 }  // namespace
 
@@ -32,51 +32,164 @@ std::pair<size_t, size_t> local_range(size_t n, const dist::Group* group) {
 
 bool Trainer::Impl::main_rank() const { return group == nullptr || group->is_main(); }
 
-double Trainer::Impl::reduce_gradients(double local_loss) {
-  torch::NoGradGuard no_grad;
-  const auto t0 = std::chrono::steady_clock::now();
-  const std::vector<torch::Tensor> ps = optimizer->parameters();
-  // One small reduction first: the loss, and which parameters got a gradient on any rank (a rank
-  // whose slice was empty, or a branch some batches skip, has none; like a single process, a
-  // parameter without a gradient anywhere keeps none and the optimizer skips it).
-  torch::Tensor head = torch::zeros({static_cast<int64_t>(ps.size()) + 1}, torch::kDouble);
-  auto* h = head.data_ptr<double>();
-  h[0] = local_loss;
-  for (size_t i = 0; i < ps.size(); ++i) h[i + 1] = ps[i].grad().defined() ? 1.0 : 0.0;
-  std::vector<torch::Tensor> t{head};
-  group->allreduce_sum(t, "the loss reduction of update " + std::to_string(step + 1));
-  std::vector<torch::Tensor> grads;
-  for (size_t i = 0; i < ps.size(); ++i) {
-    if (h[i + 1] == 0) continue;
-    torch::Tensor p = ps[i];
-    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
-    grads.push_back(p.grad());
-  }
-  // Buckets of same-dtype gradients flattened into one buffer each.
-  size_t begin = 0;
-  while (begin < grads.size()) {
-    size_t end = begin;
+// Gradients reduced while backward runs, as DDP's Reducer does: the trainable parameters are cut
+// into buckets in reverse model order (the order backward produces their gradients; the first
+// bucket small so that communication starts early); a post-hook on each parameter's gradient
+// accumulator counts the gradients of the update's last backward, and a bucket whose gradients are
+// all there is flattened and its allreduce started on Gloo's threads, buckets strictly in order so
+// every rank starts the same collectives in the same order. finish() starts the buckets backward did
+// not complete (a rank with an empty slice, a parameter without a gradient), reduces the loss and
+// which parameters got a gradient on any rank, waits, and writes the sums back.
+class Trainer::Impl::OverlappedReducer {
+ public:
+  OverlappedReducer(dist::Group& group, std::vector<torch::Tensor> params, int64_t bucket_bytes)
+      : group_(group), params_(std::move(params)) {
+    const int64_t first_cap = std::min<int64_t>(kFirstBucketBytes, bucket_bytes);
+    bucket_of_.resize(params_.size());
     int64_t bytes = 0;
-    while (end < grads.size() && (end == begin || (bytes + grads[end].nbytes() <= kBucketBytes &&
-                                                  grads[end].scalar_type() == grads[begin].scalar_type()))) {
-      bytes += static_cast<int64_t>(grads[end].nbytes());
-      ++end;
+    for (size_t k = params_.size(); k-- > 0;) {
+      const torch::Tensor& p = params_[k];
+      const int64_t cap = buckets_.size() <= 1 ? first_cap : bucket_bytes;
+      if (buckets_.empty() || bytes + static_cast<int64_t>(p.nbytes()) > cap ||
+          p.scalar_type() != params_[buckets_.back().params.front()].scalar_type()) {
+        buckets_.emplace_back();
+        bytes = 0;
+      }
+      buckets_.back().params.push_back(k);
+      bucket_of_[k] = buckets_.size() - 1;
+      bytes += static_cast<int64_t>(p.nbytes());
     }
-    std::vector<torch::Tensor> flat_parts;
-    for (size_t i = begin; i < end; ++i) flat_parts.push_back(grads[i].reshape({-1}));
-    std::vector<torch::Tensor> bucket{torch::cat(flat_parts)};
-    group->allreduce_sum(bucket, "the gradient reduction of update " + std::to_string(step + 1));
-    int64_t off = 0;
-    for (size_t i = begin; i < end; ++i) {
-      const int64_t n = grads[i].numel();
-      grads[i].copy_(bucket[0].narrow(0, off, n).view_as(grads[i]));
-      off += n;
+    for (size_t k = 0; k < params_.size(); ++k) {
+      auto acc = torch::autograd::impl::grad_accumulator(params_[k]);
+      hooks_.emplace_back(acc, acc->add_post_hook(std::make_unique<ReadyHook>(this, k)));
     }
-    begin = end;
   }
+  ~OverlappedReducer() {
+    for (auto& [acc, key] : hooks_) acc->del_post_hook(key);
+  }
+  size_t buckets() const { return buckets_.size(); }
+  // Bucket reductions started while backward ran, and in all.
+  int64_t started_in_backward() const { return in_backward_; }
+  int64_t started() const { return started_; }
+
+  // Before the update's last backward on this rank.
+  void arm(int64_t update) {
+    update_ = update;
+    next_ = 0;
+    for (auto& b : buckets_) {
+      b.missing = static_cast<int64_t>(b.params.size());
+      b.wait = nullptr;
+    }
+    armed_ = true;
+  }
+
+  // After it (or instead of it): the summed loss; the parameters' gradients hold the sums.
+  double finish(double local_loss, int64_t update) {
+    if (!armed_) arm(update);  // this rank ran no backward in the update's last micro-batch
+    armed_ = false;
+    while (next_ < buckets_.size()) start(next_++);
+    torch::Tensor head = torch::zeros({static_cast<int64_t>(params_.size()) + 1}, torch::kDouble);
+    auto* h = head.data_ptr<double>();
+    h[0] = local_loss;
+    for (size_t k = 0; k < params_.size(); ++k) h[k + 1] = params_[k].grad().defined() ? 1.0 : 0.0;
+    std::vector<torch::Tensor> t{head};
+    group_.allreduce_sum(t, "the loss reduction of update " + std::to_string(update_));
+    torch::NoGradGuard no_grad;
+    for (auto& b : buckets_) {
+      b.wait();
+      int64_t off = 0;
+      for (size_t k : b.params) {
+        torch::Tensor p = params_[k];
+        const int64_t n = p.numel();
+        // Like a single process: a parameter no rank produced a gradient for keeps none (the
+        // optimizer skips it).
+        if (h[k + 1] > 0) {
+          if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+          p.mutable_grad().copy_(b.flat.narrow(0, off, n).view_as(p));
+        }
+        off += n;
+      }
+      b.flat = torch::Tensor();
+    }
+    return h[0];
+  }
+
+ private:
+  static constexpr int64_t kFirstBucketBytes = 1 << 20;  // DDP's first_bucket_bytes_cap
+
+  struct Bucket {
+    std::vector<size_t> params;
+    int64_t missing = 0;
+    torch::Tensor flat;
+    std::function<void()> wait;
+  };
+  struct ReadyHook : torch::autograd::FunctionPostHook {
+    ReadyHook(OverlappedReducer* r, size_t k) : reducer(r), param(k) {}
+    torch::autograd::variable_list operator()(const torch::autograd::variable_list& outputs,
+                                              const torch::autograd::variable_list&) override {
+      reducer->ready(param);
+      return outputs;
+    }
+    OverlappedReducer* reducer;
+    size_t param;
+  };
+
+  void ready(size_t k) {
+    if (!armed_) return;  // an earlier micro-batch of the update: gradients only accumulate
+    Bucket& b = buckets_[bucket_of_[k]];
+    if (--b.missing > 0) return;
+    while (next_ < buckets_.size() && buckets_[next_].missing <= 0) {
+      ++in_backward_;
+      start(next_++);
+    }
+  }
+
+  void start(size_t i) {
+    Bucket& b = buckets_[i];
+    std::vector<torch::Tensor> parts;
+    for (size_t k : b.params) {
+      const torch::Tensor& p = params_[k];
+      parts.push_back(p.grad().defined() ? p.grad().detach().reshape({-1}) : torch::zeros({p.numel()}, p.options()));
+    }
+    b.flat = torch::cat(parts);
+    ++started_;
+    b.wait = group_.allreduce_sum_async({b.flat}, "the gradient reduction of update " + std::to_string(update_) +
+                                                       " (bucket " + std::to_string(i + 1) + " of " +
+                                                       std::to_string(buckets_.size()) + ")");
+  }
+
+  dist::Group& group_;
+  std::vector<torch::Tensor> params_;
+  std::vector<Bucket> buckets_;
+  std::vector<size_t> bucket_of_;
+  std::vector<std::pair<std::shared_ptr<torch::autograd::Node>, uintptr_t>> hooks_;
+  size_t next_ = 0;
+  bool armed_ = false;
+  int64_t in_backward_ = 0, started_ = 0;
+  int64_t update_ = 0;
+};
+
+Trainer::Impl::~Impl() = default;
+
+std::string Trainer::Impl::reduction_summary() const {
+  if (!reducer) return "";
+  return std::to_string(reducer->buckets()) + " bucket(s), " + std::to_string(reducer->started_in_backward()) + " of " +
+         std::to_string(reducer->started()) + " reductions started during backward";
+}
+
+void Trainer::Impl::arm_reduction() {
+  if (group == nullptr) return;
+  if (!reducer) reducer = std::make_unique<OverlappedReducer>(*group, optimizer->parameters(), opts.dist_bucket_bytes);
+  reducer->arm(step + 1);
+}
+
+double Trainer::Impl::reduce_gradients(double local_loss) {
+  const auto t0 = std::chrono::steady_clock::now();
+  if (!reducer) reducer = std::make_unique<OverlappedReducer>(*group, optimizer->parameters(), opts.dist_bucket_bytes);
+  const double loss = reducer->finish(local_loss, step + 1);
   ++comm_updates;
   comm_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return h[0];
+  return loss;
 }
 
 void Trainer::Impl::broadcast_parameters() {

@@ -32,6 +32,7 @@ struct Trainer::Impl {
   // Exactly one of `examples` (in memory) and `source` (streamed) is given.
   Impl(TrainableModel& model, const std::vector<Example>* examples, ExampleSource* source, TrainerOptions options,
        TrainerCallbacks callbacks);
+  ~Impl();
 
   // --- configuration (fixed for the run) ---
   TrainableModel& model;
@@ -43,7 +44,9 @@ struct Trainer::Impl {
   std::unique_ptr<AdamW> optimizer;
   std::unique_ptr<LrSchedule> schedule;
   dist::Group* group = nullptr;  // the launcher's process group; nullptr in a single process
-  double comm_seconds = 0;       // spent in gradient reductions this session
+  class OverlappedReducer;       // trainer_dist.cpp
+  std::unique_ptr<OverlappedReducer> reducer;
+  double comm_seconds = 0;       // spent in gradient reductions this session  (waiting after backward: the part not overlapped)
   int64_t comm_updates = 0;      // updates reduced this session
   int64_t batches_per_epoch = 0;
   int64_t updates_per_epoch = 0;
@@ -87,6 +90,8 @@ struct Trainer::Impl {
 
   // several processes (trainer_dist.cpp)
   bool main_rank() const;
+  std::string reduction_summary() const;
+  void arm_reduction();                         // before the update's last backward: reduce as gradients come
   double reduce_gradients(double local_loss);  // sums gradients over ranks; returns the summed loss
   void broadcast_parameters();
   MetricMap shared_metrics(const std::function<MetricMap()>& compute);  // rank 0 computes

@@ -8,6 +8,7 @@
 // that dies or stops answering makes the others throw RuntimeError naming the operation, what Gloo
 // reported, and which ranks stopped without reporting; never a hang.
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +27,9 @@ class Group {
   // In place; one CPU contiguous tensor per call (Gloo reads several as copies of one buffer).
   // `what` names the operation in errors.
   void allreduce_sum(std::vector<torch::Tensor>& tensors, const std::string& what);
+  // The same, started on Gloo's threads; the returned function waits for it (at most the timeout)
+  // and throws as allreduce_sum does. Every rank must start its collectives in the same order.
+  std::function<void()> allreduce_sum_async(std::vector<torch::Tensor> tensors, const std::string& what);
   void broadcast(std::vector<torch::Tensor>& tensors, int root, const std::string& what);
   // The bytes of `root` on every rank.
   std::string broadcast_bytes(const std::string& bytes, int root, const std::string& what);

@@ -67,6 +67,7 @@ struct TrainerSection {
   std::string device = "cpu";
   int64_t log_every = 1;
   int64_t dist_timeout_s = 300;  // under a launcher: the longest wait for another rank
+  int64_t dist_bucket_mb = 25;   // under a launcher: gradient allreduce bucket size
 };
 
 struct EvalSection {

@@ -95,6 +95,10 @@ struct TrainerOptions {
   std::string checkpoint_dir;       // empty: no resume state on disk (best kept in memory)
   int64_t save_steps = 0;           // also write resume state every N updates (0 = only at evals/epochs)
 
+  // Under a launcher: gradients are allreduced in buckets of about this many bytes (the first at
+  // most 1 MB), each started as soon as backward has produced its gradients (DDP's bucket_cap_mb).
+  int64_t dist_bucket_bytes = 25 << 20;
+
   torch::Device device = torch::kCPU;
   bool progress = true;             // nlpc::ProgressBar on stderr
 };
