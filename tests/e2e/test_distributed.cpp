@@ -120,6 +120,8 @@ TEST_CASE("distributed: 2 ranks with global batch B train like 1 process with ba
   }
   // Validation is sharded over the ranks (each scores its share of the batches): the same metrics.
   CHECK_THAT(ranks[0].err, Catch::Contains("validation sharded over the 2 ranks"));
+  // Gradient buckets were reduced while backward ran (the first, 1 MB, bucket at least).
+  CHECK_THAT(ranks[0].err, Catch::Contains("reductions started during backward") && !Catch::Contains(", 0 of "));
   for (const std::string key : {"valid/accuracy", "valid/log_loss"}) {
     const auto va = metric_series(a, key), vb = metric_series(b, key);
     REQUIRE(va.size() == 2);
