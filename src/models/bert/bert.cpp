@@ -47,9 +47,10 @@ torch::Tensor BertLayer::forward(const torch::Tensor& x, const torch::Tensor& bi
   torch::Tensor a = maybe_dropout(linear_forward(ctx, attn_dense_), config_.hidden_dropout_prob, is_training());
   a = layer_norm_forward(a.add_(x), attn_norm_);
   // BertIntermediate + BertOutput: [batch, seq, intermediate] -> [batch, seq, hidden]
-  torch::Tensor i = linear_forward(a, intermediate_);
-  // in inference the exact GELU runs in place (no autograd needs its input)
-  i = (gelu_ && !torch::GradMode::is_enabled()) ? at::gelu_out(i, i) : act_(i);
+  // in inference the exact GELU runs in place (no autograd needs its input), inside the int8 kernel
+  // for int8 layers
+  torch::Tensor i = gelu_ && !torch::GradMode::is_enabled() ? linear_gelu_forward(a, intermediate_)
+                                                             : act_(linear_forward(a, intermediate_));
   torch::Tensor o = maybe_dropout(linear_forward(i, output_), config_.hidden_dropout_prob, is_training());
   return layer_norm_forward(o.add_(a), out_norm_);
 }

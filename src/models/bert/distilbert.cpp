@@ -16,7 +16,8 @@ torch::nn::LayerNorm make_norm(int64_t dim) {
 
 }  // namespace
 
-DistilBertLayer::DistilBertLayer(const DistilBertConfig& c, const Activation& act) : config_(c), act_(act) {
+DistilBertLayer::DistilBertLayer(const DistilBertConfig& c, const Activation& act)
+    : config_(c), act_(act), gelu_(c.activation == "gelu") {
   const int64_t d = c.dim;
   // MultiHeadSelfAttention: attention.{q_lin,k_lin,v_lin,out_lin}
   AttentionOptions a;
@@ -39,7 +40,9 @@ torch::Tensor DistilBertLayer::forward(const torch::Tensor& x, const torch::Tens
   // x: [batch, seq, dim]; MultiHeadSelfAttention (padding keys get finfo.min) + residual + sa_layer_norm
   torch::Tensor sa = layer_norm_forward(attention_->forward(x, bias).add_(x), sa_norm_);
   // FFN: lin1 -> activation -> lin2 -> dropout, residual + output_layer_norm -> [batch, seq, dim]
-  torch::Tensor f = maybe_dropout(linear_forward(act_(linear_forward(sa, lin1_)), lin2_), config_.dropout, is_training());
+  torch::Tensor hidden = gelu_ && !torch::GradMode::is_enabled() ? linear_gelu_forward(sa, lin1_)
+                                                                  : act_(linear_forward(sa, lin1_));
+  torch::Tensor f = maybe_dropout(linear_forward(hidden, lin2_), config_.dropout, is_training());
   return layer_norm_forward(f.add_(sa), out_norm_);
 }
 

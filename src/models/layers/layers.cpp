@@ -121,24 +121,44 @@ torch::Tensor layer_norm_forward(const torch::Tensor& x, const torch::nn::LayerN
   return torch::layer_norm(x, ln->options.normalized_shape(), ln->weight, ln->bias, ln->options.eps());
 }
 
-torch::Tensor linear_forward(const torch::Tensor& x, const torch::nn::Linear& layer) {
+namespace {
+torch::Tensor linear_impl(const torch::Tensor& x, const torch::nn::Linear& layer, bool gelu) {
   // x: [..., in] -> [..., out]
   const auto& w = layer->weight;
   const auto& b = layer->bias;
   auto sizes = x.sizes().vec();
   torch::Tensor x2 = x.reshape({-1, sizes.back()});
-  torch::Tensor y = int8::is_int8(layer)             ? int8::linear(x2, w, int8::weight_scale(layer), b)
-                    : use_parallel_linear(x2, w)     ? parallel_linear(x2, w, b)
+  if (int8::is_int8(layer)) {
+    sizes.back() = w.size(0);
+    return int8::linear(x2, w, int8::weight_scale(layer), b, gelu).view(sizes);
+  }
+  torch::Tensor y = use_parallel_linear(x2, w)     ? parallel_linear(x2, w, b)
                     : b.defined()            ? torch::addmm(b, x2, w.t())
                                              : torch::mm(x2, w.t());
+  if (gelu) y = at::gelu_out(y, y);
   sizes.back() = w.size(0);
   return y.view(sizes);
+}
+}  // namespace
+
+torch::Tensor linear_forward(const torch::Tensor& x, const torch::nn::Linear& layer) {
+  return linear_impl(x, layer, false);
+}
+
+torch::Tensor linear_gelu_forward(const torch::Tensor& x, const torch::nn::Linear& layer) {
+  TORCH_CHECK(!torch::GradMode::is_enabled(), "linear_gelu_forward is for inference (no autograd)");
+  return linear_impl(x, layer, true);
 }
 
 torch::Tensor apply_linear(const torch::Tensor& x, const torch::nn::Linear& layer) {
   // torch::linear is LinearImpl::forward
   return int8::is_int8(layer) ? linear_forward(x, layer)
                               : torch::linear(x, layer->weight, layer->bias);
+}
+
+torch::Tensor apply_linear_gelu(const torch::Tensor& x, const torch::nn::Linear& layer) {
+  if (int8::is_int8(layer) && !torch::GradMode::is_enabled()) return linear_impl(x, layer, true);
+  return torch::gelu(apply_linear(x, layer));
 }
 
 void hf_init_weights(torch::nn::Module& module, double std) {

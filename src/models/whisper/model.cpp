@@ -167,7 +167,7 @@ WhisperEncoderLayerImpl::WhisperEncoderLayerImpl(const WhisperConfig& c) {
 torch::Tensor WhisperEncoderLayerImpl::forward(const torch::Tensor& x) {
   // x: [b, s, d]
   auto h = x + self_attn->forward(self_attn_layer_norm(x));
-  return h + apply_linear(torch::gelu(apply_linear(final_layer_norm(h), fc1)), fc2);
+  return h + apply_linear(apply_linear_gelu(final_layer_norm(h), fc1), fc2);
 }
 
 WhisperDecoderLayerImpl::WhisperDecoderLayerImpl(const WhisperConfig& c) {
@@ -187,7 +187,7 @@ torch::Tensor WhisperDecoderLayerImpl::forward(const torch::Tensor& x, const tor
   // x: [b, t, d], encoder_out: [b, s, d]
   auto h = x + self_attn->forward(self_attn_layer_norm(x), {}, self_cache);
   h = h + encoder_attn->forward(encoder_attn_layer_norm(h), {}, cross_cache, encoder_out);
-  return h + apply_linear(torch::gelu(apply_linear(final_layer_norm(h), fc1)), fc2);
+  return h + apply_linear(apply_linear_gelu(final_layer_norm(h), fc1), fc2);
 }
 
 // ---- encoder / decoder ----

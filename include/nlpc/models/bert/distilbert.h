@@ -19,6 +19,7 @@ class DistilBertLayer : public torch::nn::Module {
  private:
   DistilBertConfig config_;
   Activation act_;
+  bool gelu_ = false;  // activation "gelu": fused into the int8 kernel in inference
   MultiHeadAttention attention_{nullptr};
   torch::nn::Linear lin1_{nullptr}, lin2_{nullptr};
   torch::nn::LayerNorm sa_norm_{nullptr}, out_norm_{nullptr};

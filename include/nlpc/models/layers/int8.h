@@ -51,8 +51,9 @@ torch::Tensor dequantize_weight(const torch::Tensor& q, const torch::Tensor& sca
 // y = x2 (q * scale)^T + b for x2 [rows, in] (float32, CPU), q int8 [out, in], scale float32 [out],
 // b float32 [out] or undefined -> [rows, out] float32. Weights are packed on first use and the
 // packing is cached (keyed by q's storage and version); safe to call from several threads.
+// With gelu true, the exact (erf) GELU is applied to y inside the kernel (oneDNN post-op).
 torch::Tensor linear(const torch::Tensor& x2, const torch::Tensor& q, const torch::Tensor& scale,
-                     const torch::Tensor& b);
+                     const torch::Tensor& b, bool gelu = false);
 
 // Whether a Linear holds int8 weights, and its weight_scale buffer (undefined when not int8).
 bool is_int8(const torch::nn::Linear& layer);

@@ -25,6 +25,11 @@ torch::Tensor attention_bias(const torch::Tensor& attention_mask, torch::Dtype d
 
 // y = x W^T + b over the last dimension through one addmm (x may be [.., in]).
 torch::Tensor linear_forward(const torch::Tensor& x, const torch::nn::Linear& layer);
+// linear_forward then the exact (erf) GELU, fused into the kernel for int8 layers (inference only:
+// the float path runs GELU in place, which autograd cannot differentiate).
+torch::Tensor linear_gelu_forward(const torch::Tensor& x, const torch::nn::Linear& layer);
+// torch::gelu(apply_linear(x, layer)), fused for int8 layers in inference (Whisper's FFN).
+torch::Tensor apply_linear_gelu(const torch::Tensor& x, const torch::nn::Linear& layer);
 
 // The Linear's own forward (torch::linear) for float weights, linear_forward's int8 kernel for int8
 // weights (T5 and Whisper feed-forward blocks: their float path stays torch's, bit for bit).
