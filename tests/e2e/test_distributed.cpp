@@ -189,9 +189,11 @@ TEST_CASE("distributed: a missing or dead rank fails the job in bounded time nam
     const int port = next_port();
     const std::string args = tiny_bert_args(d, "runs", 1) + " --set train.max_steps=20 --set train.eval_every=2";
     // rank 1 in the background, killed (SIGKILL) once rank 0 has logged a few steps
+    // (its scratch run folder, which SIGKILL leaves behind, goes to the test's own folder)
+    fs::create_directories(d.file("tmp"));
     const pid_t pid = fork();
     if (pid == 0) {
-      const std::string cmd = rank_env(1, 2, port) + " exec '" + nlpc::test::nlpc_bin() + "' " + args +
+      const std::string cmd = "TMPDIR='" + d.file("tmp") + "' " + rank_env(1, 2, port) + " exec '" + nlpc::test::nlpc_bin() + "' " + args +
                               " > '" + d.file("r1.out") + "' 2> '" + d.file("r1.err") + "'";
       execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
       _exit(127);
