@@ -28,7 +28,8 @@ io::ReadPosition position_from(const nlohmann::json& j, size_t at = 0) {
 
 StreamBatcher::StreamBatcher(ExampleSource& source, BatchingOptions batching, uint64_t seed)
     : source_(source), opts_(batching), seed_(seed), size_(source.size()) {
-  if (opts_.batch_size <= 0) throw UsageError("batch size must be positive, got " + std::to_string(opts_.batch_size));
+  if (opts_.batch_size <= 0)
+    throw UsageError("batch size must be positive, got " + std::to_string(opts_.batch_size));
   if (opts_.shuffle && opts_.shuffle_buffer < 1) {
     throw UsageError("data.shuffle_buffer must be >= 1 to stream the training data, got " +
                      std::to_string(opts_.shuffle_buffer));
@@ -49,8 +50,9 @@ bool StreamBatcher::read_row(Held& out) {
   out.where = source_.position();
   if (!source_.next(out.example)) {
     throw InputError(source_.name(), 0, 0,
-                     "the file has fewer training rows (" + std::to_string(rows_read_) + ") than when training started (" +
-                         std::to_string(size_) + "): it changed while training; start a new run");
+                     "the file has fewer training rows (" + std::to_string(rows_read_) +
+                         ") than when training started (" + std::to_string(size_) +
+                         "): it changed while training; start a new run");
   }
   if (out.example.ids.empty()) {
     throw InputError(source_.name(), out.where.line + 1, 0, "a training row has no tokens");
@@ -117,7 +119,8 @@ void StreamBatcher::make_window() {
   std::vector<Example> ex;
   ex.reserve(static_cast<size_t>(window_batches_ * bs));
   Held h;
-  while (static_cast<int64_t>(ex.size()) < window_batches_ * bs && take(h)) ex.push_back(std::move(h.example));
+  while (static_cast<int64_t>(ex.size()) < window_batches_ * bs && take(h))
+    ex.push_back(std::move(h.example));
   if (ex.empty()) {
     throw RuntimeError("internal error: the training stream ended before batch " + std::to_string(first + 1) +
                        " of epoch " + std::to_string(epoch_ + 1));
@@ -164,9 +167,10 @@ nlohmann::json StreamBatcher::state(const DataPosition& pos) const {
   if (pos.batch == 0) return j;  // the start of an epoch: nothing is held
   const int64_t end = first_ + static_cast<int64_t>(window_.size());
   if (pos.epoch != epoch_ || pos.batch <= first_ || pos.batch > end) {
-    throw RuntimeError("internal error: no stream state for batch " + std::to_string(pos.batch) + " of epoch " +
-                       std::to_string(pos.epoch + 1) + " (the stream is at batches " + std::to_string(first_) +
-                       "-" + std::to_string(end) + " of epoch " + std::to_string(epoch_ + 1) + ")");
+    throw RuntimeError("internal error: no stream state for batch " + std::to_string(pos.batch) +
+                       " of epoch " + std::to_string(pos.epoch + 1) + " (the stream is at batches " +
+                       std::to_string(first_) + "-" + std::to_string(end) + " of epoch " +
+                       std::to_string(epoch_ + 1) + ")");
   }
   nlohmann::json buffer = nlohmann::json::array();
   for (const auto& p : window_start_.buffer) {
@@ -195,7 +199,8 @@ void StreamBatcher::restore(const DataPosition& pos, const nlohmann::json& state
   // Read the held rows in file order (one forward sweep), then put them back in their slots.
   std::vector<size_t> order(where.size());
   std::iota(order.begin(), order.end(), size_t{0});
-  std::sort(order.begin(), order.end(), [&](size_t x, size_t y) { return where[x].offset < where[y].offset; });
+  std::sort(order.begin(), order.end(),
+            [&](size_t x, size_t y) { return where[x].offset < where[y].offset; });
   buffer_.assign(where.size(), Held{});
   for (size_t i : order) buffer_[i] = Held{source_.read_at(where[i]), where[i]};
   rows_read_ = state.at("rows_read").get<int64_t>();

@@ -113,15 +113,17 @@ TEST_CASE("stream: state() and restore() continue at the same batch", "[train][s
     CountingSource src(517);
     StreamBatcher s(src, o, 9);
     const int64_t per_epoch = s.batches_per_epoch();
-    for (const DataPosition stop : {DataPosition{0, 1}, DataPosition{0, 4}, DataPosition{0, 5},
-                                    DataPosition{1, per_epoch - 1}, DataPosition{1, 0}, DataPosition{2, 37}}) {
+    for (const DataPosition stop :
+         {DataPosition{0, 1}, DataPosition{0, 4}, DataPosition{0, 5}, DataPosition{1, per_epoch - 1},
+          DataPosition{1, 0}, DataPosition{2, 37}}) {
       INFO("stop at epoch " << stop.epoch << " batch " << stop.batch);
       CountingSource ref_src(517);
       StreamBatcher ref(ref_src, o, 9);
       // Train up to `stop`, keep the state, go on two more epochs' worth of batches.
       DataPosition p{0, 0};
-      auto advance = [&](DataPosition q) { return q.batch + 1 < per_epoch ? DataPosition{q.epoch, q.batch + 1}
-                                                                           : DataPosition{q.epoch + 1, 0}; };
+      auto advance = [&](DataPosition q) {
+        return q.batch + 1 < per_epoch ? DataPosition{q.epoch, q.batch + 1} : DataPosition{q.epoch + 1, 0};
+      };
       while (!(p == stop)) {
         ref.batch(p);
         p = advance(p);
@@ -172,6 +174,7 @@ TEST_CASE("stream: file order without shuffling, drop_last, and a file that shra
     l.batch({0, 0});
     FAIL("no error");
   } catch (const nlpc::InputError& e) {
-    CHECK_THAT(std::string(e.what()), Catch::Contains("counting") && Catch::Contains("changed while training"));
+    CHECK_THAT(std::string(e.what()),
+               Catch::Contains("counting") && Catch::Contains("changed while training"));
   }
 }

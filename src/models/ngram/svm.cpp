@@ -196,19 +196,9 @@ struct ClassGroup {
   }
 };
 
-}  // namespace
-
-void train_ovr_svm(const RowStore& X, const std::string& state_path, int64_t num_features, int k,
-                   const PositiveFn& positive, const SvmOptions& o, std::vector<float>& weight,
-                   std::vector<float>& bias) {
-  // Classes are solved in fixed groups of kLanes (0-15, 16-31, ...). Under a launcher, rank r
-  // solves groups r, r + W, ... on the whole data and the weights are summed over the ranks (each
-  // class is non-zero on one rank only). A group's descent depends on its own classes only (its
-  // seed, the pass's block order, the batches), so the model is the same for any world size and
-  // any number of threads.
-  dist::Group* dist_group = dist::current();
-  const int rank = dist_group ? dist_group->rank() : 0, world = dist_group ? dist_group->world_size() : 1;
-  std::vector<int> mine;  // this rank's classes, group by group
+// The groups of classes this rank solves: groups r, r + W, ... of kLanes classes each (0-15,
+// 16-31, ...); `mine` gets their classes, group by group (a class's column in the duals).
+std::vector<ClassGroup> make_groups(int k, int rank, int world, uint64_t seed, std::vector<int>& mine) {
   std::vector<ClassGroup> groups;
   for (int g = rank; g * kLanes < k; g += world) {
     ClassGroup grp;
@@ -218,143 +208,136 @@ void train_ovr_svm(const RowStore& X, const std::string& state_path, int64_t num
       grp.cls[l] = g * kLanes + l;
       mine.push_back(grp.cls[l]);
     }
-    grp.rng.seed(o.seed * 1000003u + uint64_t(g));
+    grp.rng.seed(seed * 1000003u + uint64_t(g));
     groups.push_back(grp);
   }
-  const size_t num_groups = groups.size();
-  const int width = std::max(1, static_cast<int>(mine.size()));
-  PagedFloats w_all(num_groups * size_t(num_features) * kLanes);
-  for (size_t g = 0; g < num_groups; ++g) groups[g].w = w_all.data() + g * size_t(num_features) * kLanes;
-  const double diag = 0.5 / o.C;  // D_ii of the squared hinge dual
-  const auto& blocks = X.blocks();
-  SlabStore alphas(state_path, blocks, width);
-  // live[b * width + slot]: rows of block b that the class has not shrunk. A block that no active
-  // class here needs is not read; a group with nothing to do in a batch skips it.
-  std::vector<int64_t> live(blocks.size() * size_t(width));
-  for (size_t b = 0; b < blocks.size(); ++b) {
-    for (int i = 0; i < width; ++i) live[b * size_t(width) + size_t(i)] = blocks[b].rows;
+  return groups;
+}
+
+// The dual variables of this rank's classes (a SlabStore scratch file, [rows x width] per block)
+// and, per block and class, how many of the block's rows the class has not shrunk.
+class Duals {
+ public:
+  Duals(const RowStore& X, const std::string& path, int width)
+      : X_(X),
+        blocks_(X.blocks()),
+        width_(width),
+        store_(path, blocks_, width),
+        live_(blocks_.size() * size_t(width)) {
+    for (size_t b = 0; b < blocks_.size(); ++b) {
+      for (int i = 0; i < width; ++i) live_[b * size_t(width) + size_t(i)] = blocks_[b].rows;
+    }
   }
-  // Every pass reads the blocks in a new random order, a batch of them at a time, and visits
-  // the rows of a batch in a random order: rows of far-apart blocks mix, as in one random
-  // permutation of all rows (fixed contiguous blocks make the descent crawl).
-  std::mt19937_64 block_rng(o.seed ^ 0x5eed5eedULL);
-  Batch batch;
-  std::vector<uint8_t> raw;
-  std::vector<char> need, loaded;
-  const int threads = std::max(1, std::min<int>(o.threads, int(std::max<size_t>(1, num_groups))));
-  std::vector<std::vector<int64_t>> orders(static_cast<size_t>(threads));
-  auto lane_needs = [&](const ClassGroup& grp, int l, size_t b) {
-    return grp.active(l) && (grp.unshrink[l] || live[b * size_t(width) + size_t(grp.slot + l)] > 0);
+
+  // Whether lane l of `grp` has rows to visit in block b.
+  bool needs(const ClassGroup& grp, int l, size_t b) const {
+    return grp.active(l) && (grp.unshrink[l] || live_[b * size_t(width_) + size_t(grp.slot + l)] > 0);
+  }
+
+  // The batch of `group_blocks`: their duals (of blocks nobody needs, kShrunk), the global rows,
+  // and the features and squared norms of the rows some group in `todo` still visits (the others
+  // stay empty rows).
+  void load(const std::vector<size_t>& group_blocks, const std::vector<char>& loaded,
+            const std::vector<ClassGroup*>& todo, Batch& batch) {
+    int64_t rows = 0;
+    for (const size_t b : group_blocks) rows += blocks_[b].rows;
+    batch.alpha.resize(size_t(rows) * size_t(width_));
+    batch.row.clear();
+    int64_t at = 0;
+    for (size_t i = 0; i < group_blocks.size(); ++i) {
+      const size_t b = group_blocks[i];
+      float* a = batch.alpha.data() + size_t(at) * size_t(width_);
+      if (loaded[i]) {
+        store_.load(b, a);
+      } else {
+        std::fill(a, a + size_t(blocks_[b].rows) * size_t(width_), kShrunk);  // nobody's rows
+      }
+      for (int64_t r = 0; r < blocks_[b].rows; ++r) batch.row.push_back(blocks_[b].first_row + r);
+      at += blocks_[b].rows;
+    }
+    need_.assign(size_t(rows), 0);
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* a = batch.alpha.data() + size_t(r) * size_t(width_);
+      bool needed = false;
+      for (auto* grp : todo) {
+        for (int l = 0; l < grp->lanes && !needed; ++l) {
+          needed = grp->active(l) && (grp->unshrink[l] || a[grp->slot + l] >= 0);
+        }
+      }
+      need_[size_t(r)] = char(needed);
+    }
+    batch.x = Csr();
+    at = 0;
+    for (size_t i = 0; i < group_blocks.size(); ++i) {
+      const size_t b = group_blocks[i];
+      if (loaded[i]) {
+        X_.append_rows(b, need_.data() + at, batch.x, raw_);
+      } else {
+        batch.x.row_ptr.insert(batch.x.row_ptr.end(), size_t(blocks_[b].rows), batch.x.row_ptr.back());
+      }
+      at += blocks_[b].rows;
+    }
+    batch.sq_norms.assign(size_t(rows), 0.f);
+    for (int64_t i = 0; i < rows; ++i) {
+      double s = 0;
+      for (int64_t j = batch.x.row_ptr[size_t(i)]; j < batch.x.row_ptr[size_t(i) + 1]; ++j) {
+        s += double(batch.x.values[size_t(j)]) * batch.x.values[size_t(j)];
+      }
+      batch.sq_norms[size_t(i)] = float(s);
+    }
+  }
+
+  // Writes the batch's duals back and recounts each class's unshrunk rows per block.
+  void store(const std::vector<size_t>& group_blocks, const std::vector<char>& loaded, const Batch& batch) {
+    int64_t at = 0;
+    for (size_t i = 0; i < group_blocks.size(); ++i) {
+      const size_t b = group_blocks[i];
+      const float* a = batch.alpha.data() + size_t(at) * size_t(width_);
+      at += blocks_[b].rows;
+      if (!loaded[i]) continue;
+      store_.store(b, a);
+      for (int s = 0; s < width_; ++s) {
+        int64_t n_live = 0;
+        for (int64_t r = 0; r < blocks_[b].rows; ++r)
+          n_live += a[size_t(r) * size_t(width_) + size_t(s)] >= 0;
+        live_[b * size_t(width_) + size_t(s)] = n_live;
+      }
+    }
+  }
+
+ private:
+  const RowStore& X_;
+  const std::vector<RowStore::Block>& blocks_;
+  int width_;
+  SlabStore store_;
+  std::vector<int64_t> live_;
+  std::vector<char> need_;
+  std::vector<uint8_t> raw_;
+};
+
+// The groups of `todo` sweep the batch, `threads` groups at a time.
+void sweep_groups(const std::vector<ClassGroup*>& todo, Batch& batch, int width, const PositiveFn& positive,
+                  double diag, std::vector<std::vector<int64_t>>& orders) {
+  std::atomic<size_t> next{0};
+  auto work = [&](int t) {
+    for (size_t i; (i = next.fetch_add(1)) < todo.size();) {
+      if (interrupted()) return;
+      todo[i]->sweep(batch, width, positive, diag, orders[size_t(t)]);
+    }
   };
-  std::vector<size_t> order(blocks.size());
-  for (int pass = 0; pass < o.max_iter; ++pass) {
-    std::vector<ClassGroup*> active;
-    for (auto& grp : groups) {
-      if (grp.any_active()) active.push_back(&grp);
-    }
-    if (active.empty()) break;
-    for (auto* grp : active) grp->start_pass();
-    std::iota(order.begin(), order.end(), size_t(0));
-    std::shuffle(order.begin(), order.end(), block_rng);
-    for (const auto& group_blocks : batches_of(X, order, o.batch_bytes)) {
-      // Which groups have work in this batch, and which blocks someone needs.
-      std::vector<ClassGroup*> todo;
-      loaded.assign(group_blocks.size(), 0);
-      for (auto* grp : active) {
-        bool any = false;
-        for (size_t i = 0; i < group_blocks.size(); ++i) {
-          for (int l = 0; l < grp->lanes; ++l) {
-            if (lane_needs(*grp, l, group_blocks[i])) any = loaded[i] = 1;
-          }
-        }
-        if (any) todo.push_back(grp);
-      }
-      int64_t rows = 0;
-      for (const size_t b : group_blocks) rows += blocks[b].rows;
-      for (auto* grp : active) {
-        if (std::find(todo.begin(), todo.end(), grp) != todo.end()) continue;
-        for (int l = 0; l < grp->lanes; ++l) grp->shrunk[l] += rows;  // all shrunk here
-      }
-      if (todo.empty()) continue;
-      batch.alpha.resize(size_t(rows) * size_t(width));
-      batch.row.clear();
-      need.assign(size_t(rows), 0);
-      int64_t at = 0;
-      for (size_t i = 0; i < group_blocks.size(); ++i) {
-        const size_t b = group_blocks[i];
-        float* a = batch.alpha.data() + size_t(at) * size_t(width);
-        if (loaded[i]) {
-          alphas.load(b, a);
-        } else {
-          std::fill(a, a + size_t(blocks[b].rows) * size_t(width), kShrunk);  // nobody's rows
-        }
-        for (int64_t r = 0; r < blocks[b].rows; ++r) batch.row.push_back(blocks[b].first_row + r);
-        at += blocks[b].rows;
-      }
-      for (int64_t r = 0; r < rows; ++r) {
-        const float* a = batch.alpha.data() + size_t(r) * size_t(width);
-        bool needed = false;
-        for (auto* grp : todo) {
-          for (int l = 0; l < grp->lanes && !needed; ++l) {
-            needed = grp->active(l) && (grp->unshrink[l] || a[grp->slot + l] >= 0);
-          }
-        }
-        need[size_t(r)] = char(needed);
-      }
-      batch.x = Csr();
-      at = 0;
-      for (size_t i = 0; i < group_blocks.size(); ++i) {
-        const size_t b = group_blocks[i];
-        if (loaded[i]) {
-          X.append_rows(b, need.data() + at, batch.x, raw);
-        } else {
-          batch.x.row_ptr.insert(batch.x.row_ptr.end(), size_t(blocks[b].rows), batch.x.row_ptr.back());
-        }
-        at += blocks[b].rows;
-      }
-      batch.sq_norms.assign(size_t(rows), 0.f);
-      for (int64_t i = 0; i < rows; ++i) {
-        double s = 0;
-        for (int64_t j = batch.x.row_ptr[size_t(i)]; j < batch.x.row_ptr[size_t(i) + 1]; ++j) {
-          s += double(batch.x.values[size_t(j)]) * batch.x.values[size_t(j)];
-        }
-        batch.sq_norms[size_t(i)] = float(s);
-      }
-      std::atomic<size_t> next{0};
-      auto work = [&](int t) {
-        for (size_t i; (i = next.fetch_add(1)) < todo.size();) {
-          if (interrupted()) return;
-          todo[i]->sweep(batch, width, positive, diag, orders[size_t(t)]);
-        }
-      };
-      std::vector<std::thread> pool;
-      for (int t = 1; t < std::min<int>(threads, int(todo.size())); ++t) pool.emplace_back(work, t);
-      work(0);
-      for (auto& th : pool) th.join();
-      check_interrupted();
-      at = 0;
-      for (size_t i = 0; i < group_blocks.size(); ++i) {
-        const size_t b = group_blocks[i];
-        const float* a = batch.alpha.data() + size_t(at) * size_t(width);
-        at += blocks[b].rows;
-        if (!loaded[i]) continue;
-        alphas.store(b, a);
-        for (int s = 0; s < int(mine.size()); ++s) {
-          int64_t n_live = 0;
-          for (int64_t r = 0; r < blocks[b].rows; ++r)
-            n_live += a[size_t(r) * size_t(width) + size_t(s)] >= 0;
-          live[b * size_t(width) + size_t(s)] = n_live;
-        }
-      }
-    }
-    for (auto* grp : active) {
-      grp->end_pass(o.tol, [&] {
-        if (o.on_class_done) o.on_class_done();
-      });
-    }
-  }
-  // The [F x k] weights, written feature by feature while the groups' pages are given back, so
-  // that the two copies do not both sit in memory.
+  std::vector<std::thread> pool;
+  for (int t = 1; t < std::min<int>(int(orders.size()), int(todo.size())); ++t) pool.emplace_back(work, t);
+  work(0);
+  for (auto& th : pool) th.join();
+  check_interrupted();
+}
+
+// The [F x k] weights and the biases of every class from the groups (zero for other ranks'
+// classes), written feature by feature while the groups' pages are given back, so that the two
+// copies do not both sit in memory.
+void gather_weights(std::vector<ClassGroup>& groups, PagedFloats& w_all, int64_t num_features, int k,
+                    const SvmOptions& o, std::vector<float>& weight, std::vector<float>& bias) {
+  const size_t num_groups = groups.size();
   weight.clear();
   weight.shrink_to_fit();
   weight.reserve(size_t(num_features) * size_t(k));
@@ -386,6 +369,79 @@ void train_ovr_svm(const RowStore& X, const std::string& state_path, int64_t num
       if (!grp.done[l] && o.on_class_done) o.on_class_done();
     }
   }
+}
+
+}  // namespace
+
+void train_ovr_svm(const RowStore& X, const std::string& state_path, int64_t num_features, int k,
+                   const PositiveFn& positive, const SvmOptions& o, std::vector<float>& weight,
+                   std::vector<float>& bias) {
+  // Classes are solved in fixed groups of kLanes (0-15, 16-31, ...). Under a launcher, rank r
+  // solves groups r, r + W, ... on the whole data and the weights are summed over the ranks (each
+  // class is non-zero on one rank only). A group's descent depends on its own classes only (its
+  // seed, the pass's block order, the batches), so the model is the same for any world size and
+  // any number of threads.
+  dist::Group* dist_group = dist::current();
+  const int rank = dist_group ? dist_group->rank() : 0, world = dist_group ? dist_group->world_size() : 1;
+  std::vector<int> mine;
+  std::vector<ClassGroup> groups = make_groups(k, rank, world, o.seed, mine);
+  const size_t num_groups = groups.size();
+  const int width = std::max(1, static_cast<int>(mine.size()));
+  PagedFloats w_all(num_groups * size_t(num_features) * kLanes);
+  for (size_t g = 0; g < num_groups; ++g) groups[g].w = w_all.data() + g * size_t(num_features) * kLanes;
+  const double diag = 0.5 / o.C;  // D_ii of the squared hinge dual
+  const auto& blocks = X.blocks();
+  // A block that no active class here needs is not read; a group with nothing to do in a batch skips it.
+  Duals duals(X, state_path, width);
+  // Every pass reads the blocks in a new random order, a batch of them at a time, and visits
+  // the rows of a batch in a random order: rows of far-apart blocks mix, as in one random
+  // permutation of all rows (fixed contiguous blocks make the descent crawl).
+  std::mt19937_64 block_rng(o.seed ^ 0x5eed5eedULL);
+  Batch batch;
+  std::vector<char> loaded;
+  const int threads = std::max(1, std::min<int>(o.threads, int(std::max<size_t>(1, num_groups))));
+  std::vector<std::vector<int64_t>> orders(static_cast<size_t>(threads));
+  std::vector<size_t> order(blocks.size());
+  for (int pass = 0; pass < o.max_iter; ++pass) {
+    std::vector<ClassGroup*> active;
+    for (auto& grp : groups) {
+      if (grp.any_active()) active.push_back(&grp);
+    }
+    if (active.empty()) break;
+    for (auto* grp : active) grp->start_pass();
+    std::iota(order.begin(), order.end(), size_t(0));
+    std::shuffle(order.begin(), order.end(), block_rng);
+    for (const auto& group_blocks : batches_of(X, order, o.batch_bytes)) {
+      // Which groups have work in this batch, and which blocks someone needs.
+      std::vector<ClassGroup*> todo;
+      loaded.assign(group_blocks.size(), 0);
+      for (auto* grp : active) {
+        bool any = false;
+        for (size_t i = 0; i < group_blocks.size(); ++i) {
+          for (int l = 0; l < grp->lanes; ++l) {
+            if (duals.needs(*grp, l, group_blocks[i])) any = loaded[i] = 1;
+          }
+        }
+        if (any) todo.push_back(grp);
+      }
+      int64_t rows = 0;
+      for (const size_t b : group_blocks) rows += blocks[b].rows;
+      for (auto* grp : active) {
+        if (std::find(todo.begin(), todo.end(), grp) != todo.end()) continue;
+        for (int l = 0; l < grp->lanes; ++l) grp->shrunk[l] += rows;  // all shrunk here
+      }
+      if (todo.empty()) continue;
+      duals.load(group_blocks, loaded, todo, batch);
+      sweep_groups(todo, batch, width, positive, diag, orders);
+      duals.store(group_blocks, loaded, batch);
+    }
+    for (auto* grp : active) {
+      grp->end_pass(o.tol, [&] {
+        if (o.on_class_done) o.on_class_done();
+      });
+    }
+  }
+  gather_weights(groups, w_all, num_features, k, o, weight, bias);
   if (dist_group != nullptr) {
     for (std::vector<float>* v : {&weight, &bias}) {
       std::vector<torch::Tensor> t{
