@@ -115,7 +115,7 @@ std::vector<std::string> labels_of_cell(const std::string& cell, const DataSpec&
   return {cell};
 }
 
-LabelledSummary summarize_labelled_set(const std::string& path, const DataSpec& spec) {
+LabelledSummary summarize_labelled_set(const std::string& path, const DataSpec& spec, int64_t chunk_bytes) {
   LabelledSummary sum;
   sum.file = path;
   uint64_t h = 1469598103934665603ULL;  // FNV-1a over (text length, label cell) of every kept row
@@ -125,17 +125,23 @@ LabelledSummary summarize_labelled_set(const std::string& path, const DataSpec& 
       h *= 1099511628211ULL;
     }
   };
-  LabelledSet set = read_rows(path, spec, true,
-                              [&](std::string& text, const io::TableRecord&, const std::string& label,
-                                  const std::string* pair) {
-                                const uint64_t len = text.size() + (pair ? pair->size() : 0);
-                                add(reinterpret_cast<const char*>(&len), sizeof(len));
-                                add(label.data(), label.size() + 1);  // with its terminating NUL
-                                for (auto& l : labels_of_cell(label, spec)) ++sum.label_counts[l];
-                                ++sum.num_rows;
-                              });
-  sum.skipped_empty = set.skipped_empty;
-  sum.skipped_unlabelled = set.skipped_unlabelled;
+  LabelledRows rows(path, spec);
+  sum.chunks.push_back({rows.position(), 0, 0});
+  while (rows.next()) {
+    const std::string* pair = rows.pair();
+    const uint64_t len = rows.text().size() + (pair ? pair->size() : 0);
+    add(reinterpret_cast<const char*>(&len), sizeof(len));
+    add(rows.label().data(), rows.label().size() + 1);  // with its terminating NUL
+    for (auto& l : labels_of_cell(rows.label(), spec)) ++sum.label_counts[l];
+    ++sum.num_rows;
+    ++sum.chunks.back().rows;
+    const io::ReadPosition next = rows.position();
+    if (next.offset - sum.chunks.back().start.offset >= chunk_bytes) sum.chunks.push_back({next, sum.num_rows, 0});
+  }
+  if (sum.chunks.size() > 1 && sum.chunks.back().rows == 0) sum.chunks.pop_back();
+  sum.skipped_empty = rows.text_rows().skipped_empty();
+  sum.skipped_unlabelled = rows.skipped_unlabelled();
+  rows.finish();
   sum.fingerprint = h;
   return sum;
 }

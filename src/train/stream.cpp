@@ -17,6 +17,7 @@ namespace {
 constexpr uint64_t kStreamBuffer = 11;  // streams of derive_seed, apart from batcher.cpp's
 constexpr uint64_t kStreamDrain = 12;
 constexpr uint64_t kStreamWindow = 13;
+constexpr uint64_t kStreamChunks = 14;
 
 nlohmann::json position_json(const io::ReadPosition& p) { return {p.offset, p.line, p.number}; }
 
@@ -36,6 +37,24 @@ StreamBatcher::StreamBatcher(ExampleSource& source, BatchingOptions batching, ui
   }
   if (size_ <= 0) throw InputError("no examples to batch: " + source_.name() + " has no training rows");
   window_batches_ = opts_.shuffle && opts_.bucket_window > 1 ? opts_.bucket_window : 1;
+  chunks_ = source_.chunks();
+  int64_t rows = 0;
+  for (const auto& c : chunks_) {
+    if (c.first_row != rows || c.rows < 0)
+      throw RuntimeError("internal error: the chunks of " + source_.name() + " do not follow each other");
+    rows += c.rows;
+  }
+  if (rows != size_ || chunks_.empty()) {
+    throw RuntimeError("internal error: the chunks of " + source_.name() + " hold " + std::to_string(rows) +
+                       " examples, the source " + std::to_string(size_));
+  }
+}
+
+void StreamBatcher::seek_chunk(size_t k, int64_t rows_in) {
+  chunk_ = k;
+  chunk_read_ = rows_in;
+  const auto& c = chunks_[chunk_order_[k]];
+  source_.seek(c.start, c.first_row);
 }
 
 StreamBatcher::~StreamBatcher() = default;
@@ -47,6 +66,7 @@ int64_t StreamBatcher::batches_per_epoch() const {
 
 bool StreamBatcher::read_row(Held& out) {
   if (rows_read_ >= size_) return false;  // the first pass's count: a file that grew is read as it was
+  while (chunk_read_ >= chunks_[chunk_order_[chunk_]].rows) seek_chunk(chunk_ + 1, 0);
   out.where = source_.position();
   if (!source_.next(out.example)) {
     throw InputError(source_.name(), 0, 0,
@@ -58,6 +78,7 @@ bool StreamBatcher::read_row(Held& out) {
     throw InputError(source_.name(), out.where.line + 1, 0, "a training row has no tokens");
   }
   ++rows_read_;
+  ++chunk_read_;
   return true;
 }
 
@@ -102,7 +123,13 @@ void StreamBatcher::start_epoch(int64_t epoch) {
   rows_read_ = 0;
   drained_ = false;
   buffer_.clear();
-  source_.seek(source_.start(), 0);
+  chunk_order_.resize(chunks_.size());
+  std::iota(chunk_order_.begin(), chunk_order_.end(), size_t{0});
+  if (opts_.shuffle) {
+    std::mt19937_64 rng(derive_seed(seed_, kStreamChunks, static_cast<uint64_t>(epoch)));
+    fisher_yates(chunk_order_, rng);
+  }
+  seek_chunk(0, 0);
   first_ = 0;
   window_.clear();
 }
@@ -111,6 +138,8 @@ void StreamBatcher::make_window() {
   const int64_t first = first_ + static_cast<int64_t>(window_.size());
   window_start_.reader = source_.position();
   window_start_.rows_read = rows_read_;
+  window_start_.chunk = chunk_;
+  window_start_.chunk_read = chunk_read_;
   window_start_.drained = drained_;
   window_start_.buffer.clear();
   for (const Held& h : buffer_) window_start_.buffer.push_back(h.where);
@@ -181,6 +210,8 @@ nlohmann::json StreamBatcher::state(const DataPosition& pos) const {
   j["first_batch"] = first_;
   j["reader"] = position_json(window_start_.reader);
   j["rows_read"] = window_start_.rows_read;
+  j["chunk"] = window_start_.chunk;
+  j["chunk_rows_read"] = window_start_.chunk_read;
   j["drained"] = window_start_.drained;
   j["buffer"] = std::move(buffer);
   return j;
@@ -205,7 +236,12 @@ void StreamBatcher::restore(const DataPosition& pos, const nlohmann::json& state
   for (size_t i : order) buffer_[i] = Held{source_.read_at(where[i]), where[i]};
   rows_read_ = state.at("rows_read").get<int64_t>();
   drained_ = state.at("drained").get<bool>();
-  source_.seek(position_from(state.at("reader")), rows_read_);
+  chunk_ = state.at("chunk").get<size_t>();
+  chunk_read_ = state.at("chunk_rows_read").get<int64_t>();
+  if (chunk_ >= chunks_.size())
+    throw UsageError("the resume state's stream position names chunk " + std::to_string(chunk_) + " of " +
+                     std::to_string(chunks_.size()));
+  source_.seek(position_from(state.at("reader")), chunks_[chunk_order_[chunk_]].first_row + chunk_read_);
   first_ = state.at("first_batch").get<int64_t>();
   make_window();  // the window before pos, as it was made the first time
 }

@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "../test_util.h"
+#include "nlpc/data/labelled_set.h"
 #include "nlpc/io/table.h"
 
 using nlpc::io::TableFormat;
@@ -195,4 +196,34 @@ TEST_CASE("table: seek() past the end of the file is a clear error", "[io]") {
   nlpc::test::write_file(d.file("a.csv"), "text\nx\n");
   TableReader reader(d.file("a.csv"), {});
   CHECK_THAT(error_of([&] { reader.seek({1000, 5, 3}); }), Catch::Contains("the file changed"));
+}
+
+TEST_CASE("labelled summary: chunks cover the kept rows and seek to their first row", "[io]") {
+  nlpc::test::TempDir d;
+  std::string csv = "text,label\n";
+  for (int i = 0; i < 60; ++i) {
+    csv += i % 7 == 3 ? "\"\",a\n" : "\"row " + std::to_string(i) + "\nsecond line\",l" + std::to_string(i % 3) + "\n";
+  }
+  nlpc::test::write_file(d.file("s.csv"), csv);
+  nlpc::DataSpec spec;
+  const nlpc::LabelledSummary sum = nlpc::summarize_labelled_set(d.file("s.csv"), spec, 100);
+  CHECK(sum.num_rows == 60 - 9);  // rows 3, 10, ..., 59 have an empty text
+  CHECK(sum.skipped_empty == 9);
+  CHECK(sum.label_counts.at("l0") + sum.label_counts.at("l1") + sum.label_counts.at("l2") == sum.num_rows);
+  REQUIRE(sum.chunks.size() > 5);
+  std::vector<std::string> texts;
+  nlpc::LabelledRows all(d.file("s.csv"), spec);
+  while (all.next()) texts.push_back(all.text());
+  int64_t expect_first = 0;
+  nlpc::LabelledRows again(d.file("s.csv"), spec, 16);
+  for (const auto& c : sum.chunks) {
+    CHECK(c.first_row == expect_first);
+    expect_first += c.rows;
+    again.seek(c.start, c.first_row);
+    for (int64_t r = 0; r < c.rows; ++r) {
+      REQUIRE(again.next());
+      CHECK(again.text() == texts[size_t(c.first_row + r)]);
+    }
+  }
+  CHECK(expect_first == sum.num_rows);
 }

@@ -17,7 +17,14 @@ namespace {
 // "position" is its index, as a file reader's byte offset would be.
 class CountingSource : public ExampleSource {
  public:
-  explicit CountingSource(int64_t n) : n_(n) {}
+  // chunk > 0: the rows come in chunks of that many (as a file's first pass cuts it).
+  explicit CountingSource(int64_t n, int64_t chunk = 0) : n_(n), chunk_(chunk) {}
+  std::vector<Chunk> chunks() const override {
+    if (chunk_ <= 0) return ExampleSource::chunks();
+    std::vector<Chunk> out;
+    for (int64_t i = 0; i < n_; i += chunk_) out.push_back(Chunk{{i, i + 1, i}, i, std::min(chunk_, n_ - i)});
+    return out;
+  }
   nlpc::io::ReadPosition position() const override { return {next_, next_ + 1, next_}; }
   void seek(const nlpc::io::ReadPosition& where, int64_t) override { next_ = where.offset; }
   nlpc::io::ReadPosition start() const override { return {0, 1, 0}; }
@@ -43,6 +50,7 @@ class CountingSource : public ExampleSource {
     return e;
   }
   int64_t n_;
+  int64_t chunk_ = 0;
   int64_t next_ = 0;
 };
 
@@ -109,15 +117,22 @@ TEST_CASE("stream: batches are length-bucketed inside a window", "[train][stream
 }
 
 TEST_CASE("stream: state() and restore() continue at the same batch", "[train][stream]") {
-  for (const auto& o : {stream_options(8, 100, 4), stream_options(8, 50, 1), stream_options(7, 5000, 3)}) {
-    CountingSource src(517);
+  const std::vector<std::pair<BatchingOptions, int64_t>> settings = {{stream_options(8, 100, 4), 0},
+                                                                     {stream_options(8, 50, 1), 0},
+                                                                     {stream_options(7, 5000, 3), 0},
+                                                                     {stream_options(8, 30, 4), 41},
+                                                                     {stream_options(5, 20, 1), 7}};
+  for (const auto& [o, chunk] : settings) {
+    INFO("batch " << o.batch_size << ", buffer " << o.shuffle_buffer << ", window " << o.bucket_window
+                  << ", chunks of " << chunk);
+    CountingSource src(517, chunk);
     StreamBatcher s(src, o, 9);
     const int64_t per_epoch = s.batches_per_epoch();
     for (const DataPosition stop :
          {DataPosition{0, 1}, DataPosition{0, 4}, DataPosition{0, 5}, DataPosition{1, per_epoch - 1},
           DataPosition{1, 0}, DataPosition{2, 37}}) {
       INFO("stop at epoch " << stop.epoch << " batch " << stop.batch);
-      CountingSource ref_src(517);
+      CountingSource ref_src(517, chunk);
       StreamBatcher ref(ref_src, o, 9);
       // Train up to `stop`, keep the state, go on two more epochs' worth of batches.
       DataPosition p{0, 0};
@@ -132,7 +147,7 @@ TEST_CASE("stream: state() and restore() continue at the same batch", "[train][s
       std::vector<std::vector<int64_t>> expect;
       for (int64_t k = 0; k < per_epoch + 3; ++k, p = advance(p)) expect.push_back(labels_of(ref.batch(p)));
 
-      CountingSource resumed_src(517);
+      CountingSource resumed_src(517, chunk);
       StreamBatcher resumed(resumed_src, o, 9);
       resumed.restore(stop, state);
       p = stop;
@@ -177,4 +192,28 @@ TEST_CASE("stream: file order without shuffling, drop_last, and a file that shra
     CHECK_THAT(std::string(e.what()),
                Catch::Contains("counting") && Catch::Contains("changed while training"));
   }
+}
+
+TEST_CASE("stream: chunks are read in a seeded order, so a sorted file is mixed beyond the buffer",
+          "[train][stream]") {
+  // Rows sorted as a file sorted by label would be: the buffer alone (50) only mixes neighbours.
+  CountingSource whole(2000), chunked(2000, 100);
+  StreamBatcher a(whole, stream_options(10, 50, 1), 4), b(chunked, stream_options(10, 50, 1), 4);
+  auto span = [](StreamBatcher& s) {
+    int64_t lo = 1 << 30, hi = -1;
+    for (int64_t k = 0; k < 20; ++k) {  // the first 200 examples
+      for (int64_t l : labels_of(s.batch({0, k}))) {
+        lo = std::min(lo, l);
+        hi = std::max(hi, l);
+      }
+    }
+    return hi - lo;
+  };
+  CHECK(span(a) < 300);  // the first rows of the file
+  CHECK(span(b) > 500);  // rows of chunks from all over the file
+  // Every row still once per epoch, and another chunk order in the next epoch.
+  std::set<int64_t> seen;
+  for (const auto& batch : epoch_batches(b, 1)) seen.insert(batch.begin(), batch.end());
+  CHECK(seen.size() == 2000);
+  CHECK(epoch_batches(b, 0) != epoch_batches(b, 1));
 }

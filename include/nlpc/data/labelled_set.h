@@ -69,17 +69,25 @@ class LabelledRows {
 };
 
 // What a streamed trainer knows of its training file before the first pass, without keeping rows:
-// the kept rows, each label's count (multi-label: rows carrying it) and a fingerprint of the rows
-// (lengths and labels) that tells a changed file.
+// the kept rows, each label's count (multi-label: rows carrying it), a fingerprint of the rows
+// (lengths and labels) that tells a changed file, and the file cut into chunks of consecutive rows
+// (which the trainer reads in a shuffled order).
 struct LabelledSummary {
+  // A run of consecutive kept rows: where its reading starts, the kept rows before it, its rows.
+  struct Chunk {
+    io::ReadPosition start;
+    int64_t first_row = 0;
+    int64_t rows = 0;
+  };
   std::string file;
   int64_t num_rows = 0;
+  std::vector<Chunk> chunks;  // in file order, each about chunk_bytes of the file
   std::map<std::string, int64_t> label_counts;
   int64_t skipped_empty = 0;
   int64_t skipped_unlabelled = 0;
   uint64_t fingerprint = 0;
 };
-LabelledSummary summarize_labelled_set(const std::string& path, const DataSpec& spec);
+LabelledSummary summarize_labelled_set(const std::string& path, const DataSpec& spec, int64_t chunk_bytes = 1 << 20);
 // The label names of a cell: itself, or (multi-label) its sorted distinct parts.
 std::vector<std::string> labels_of_cell(const std::string& cell, const DataSpec& spec);
 

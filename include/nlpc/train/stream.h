@@ -3,7 +3,11 @@
 // shuffled through a seeded buffer and length-bucketed inside windows, so that a training file of
 // any size trains in bounded memory (the buffer plus one window of batches).
 //
-// Each epoch reads the file once from its first row:
+// Each epoch reads the file once:
+//  - Chunks: the first pass cut the file into runs of consecutive rows (about 1 MiB each for files;
+//    ExampleSource::chunks); each epoch reads them in a seeded order of its own, as Hugging Face's
+//    IterableDataset shuffles its shards, so that a file sorted by label or date is mixed beyond
+//    the buffer's reach.
 //  - Shuffle buffer (tf.data's and Hugging Face IterableDataset's): the first `shuffle_buffer`
 //    examples fill it; then each new example takes the place of a randomly chosen held one, which
 //    goes on to training; at the end of the file the held ones follow in a random order. The
@@ -31,7 +35,15 @@ namespace nlpc::train {
 // The rows of a training file as examples (tokenization and labels are the task's).
 class ExampleSource {
  public:
+  // A run of consecutive rows: where its reading starts, the examples before it, its examples.
+  struct Chunk {
+    io::ReadPosition start;
+    int64_t first_row = 0;
+    int64_t rows = 0;
+  };
   virtual ~ExampleSource() = default;
+  // The chunks in file order, covering every example once; by default one: the whole file.
+  virtual std::vector<Chunk> chunks() const { return {Chunk{start(), 0, size()}}; }
   // Where the next row's reading starts, and back there (`rows_before`: examples given before it).
   virtual io::ReadPosition position() const = 0;
   virtual void seek(const io::ReadPosition& where, int64_t rows_before) = 0;
@@ -73,6 +85,7 @@ class StreamBatcher {
     io::ReadPosition where;
   };
   bool read_row(Held& out);
+  void seek_chunk(size_t k, int64_t rows_in);
   bool take(Held& out);
   void start_epoch(int64_t epoch);
   void make_window();
@@ -89,6 +102,10 @@ class StreamBatcher {
   int64_t rows_read_ = 0;  // examples read from the source this epoch
   bool drained_ = false;   // the source is exhausted; the buffer empties in its shuffled order
   std::vector<Held> buffer_;
+  std::vector<ExampleSource::Chunk> chunks_;
+  std::vector<size_t> chunk_order_;  // this epoch's order of the chunks
+  size_t chunk_ = 0;                 // index into chunk_order_ of the chunk being read
+  int64_t chunk_read_ = 0;           // examples read from it
 
   // the current window: batches [first_, first_ + window_.size()) of epoch_
   int64_t first_ = 0;
@@ -96,6 +113,8 @@ class StreamBatcher {
   struct Cursor {
     io::ReadPosition reader;
     int64_t rows_read = 0;
+    size_t chunk = 0;
+    int64_t chunk_read = 0;
     bool drained = false;
     std::vector<io::ReadPosition> buffer;
   } window_start_;  // the stream before the current window was made

@@ -69,6 +69,11 @@ class LabelledExampleSource : public train::ExampleSource {
     }
     return encode(again_);
   }
+  std::vector<Chunk> chunks() const override {
+    std::vector<Chunk> out;
+    for (const auto& c : summary_.chunks) out.push_back(Chunk{c.start, c.first_row, c.rows});
+    return out;
+  }
   int64_t size() const override { return summary_.num_rows; }
   uint64_t fingerprint() const override { return summary_.fingerprint; }
   std::string name() const override { return summary_.file; }
