@@ -88,8 +88,8 @@ void add_task_and_data_keys(Bindings& b) {
   b.add({"data.max_rows", T::kInt, 0, "read at most this many rows per file (0 = all)", {}},
         [](TrainConfig& c) -> auto& { return c.data.max_rows; });
   b.add({"data.shuffle_buffer", T::kInt, 0, "bert/distilbert: > 0 streams the training file (tokenized while "
-         "training, bounded memory) through a seeded shuffle buffer of this many examples, length-bucketed in "
-         "windows of train.bucket_window batches; 0 reads it into memory", {}},
+         "training, bounded memory): its ~1 MiB chunks in a seeded order per epoch, then a seeded shuffle buffer of "
+         "this many examples, length-bucketed in windows of train.bucket_window batches; 0 reads it into memory", {}},
         [](TrainConfig& c) -> auto& { return c.data.shuffle_buffer; });
   b.add({"data.max_eval_rows", T::kInt, 1000000, "with data.shuffle_buffer: valid and test files are read into "
          "memory; more rows than this is an error (0 = no limit)", {}},
