@@ -95,6 +95,13 @@ void InputSource::seek(int64_t offset) {
 }
 
 void ChunkBuffer::seek(int64_t offset) {
+  // Inside what is buffered (rows read again in file order often are): no reading.
+  const int64_t base = consumed_ - static_cast<int64_t>(begin_);
+  if (offset >= base && offset <= base + static_cast<int64_t>(end_)) {
+    begin_ = static_cast<size_t>(offset - base);
+    consumed_ = offset;
+    return;
+  }
   source_.seek(offset);
   begin_ = end_ = 0;
   consumed_ = offset;

@@ -61,7 +61,8 @@ QuantizeResult quantize_folder(const std::string& dir, const std::string& out) {
   Pipeline p = open_pipeline(dir, "cpu", "int8");
   // Written into a temporary folder beside `out`, renamed to `out` when complete: an interrupted or
   // failed run leaves no half-written model folder.
-  const fs::path final_dir = fs::absolute(out).lexically_normal();
+  fs::path final_dir = fs::absolute(out).lexically_normal();
+  if (final_dir.filename().empty()) final_dir = final_dir.parent_path();  // "q8/" names q8
   const fs::path tmp = final_dir.parent_path() / (final_dir.filename().string() + ".tmp-" + std::to_string(::getpid()));
   fs::create_directories(tmp, ec);
   if (ec) throw UsageError("cannot create " + tmp.string() + ": " + ec.message());
@@ -104,7 +105,7 @@ QuantizeResult quantize_folder(const std::string& dir, const std::string& out) {
   fs::rename(tmp, final_dir, ec);  // over an empty folder, or a new name
   if (ec) throw RuntimeError("cannot rename " + tmp.string() + " to " + out + ": " + ec.message());
   guard.keep = true;
-  r.weights = (final_dir / "model.safetensors").string();
+  r.weights = (fs::path(out) / "model.safetensors").string();
   return r;
 }
 

@@ -171,6 +171,16 @@ class Trainer::Impl::OverlappedReducer {
 
 Trainer::Impl::~Impl() = default;
 
+std::vector<torch::Tensor> Trainer::Impl::trainable_in_model_order() const {
+  // The optimizer's list puts decayed weights before biases and norms; the buckets need the model's
+  // order, which backward follows in reverse.
+  std::vector<torch::Tensor> out;
+  for (const auto& [name, p] : params) {
+    if (p.requires_grad()) out.push_back(p);
+  }
+  return out;
+}
+
 std::string Trainer::Impl::reduction_summary() const {
   if (!reducer) return "";
   return std::to_string(reducer->buckets()) + " bucket(s), " + std::to_string(reducer->started_in_backward()) + " of " +
@@ -179,13 +189,13 @@ std::string Trainer::Impl::reduction_summary() const {
 
 void Trainer::Impl::arm_reduction() {
   if (group == nullptr) return;
-  if (!reducer) reducer = std::make_unique<OverlappedReducer>(*group, optimizer->parameters(), opts.dist_bucket_bytes);
+  if (!reducer) reducer = std::make_unique<OverlappedReducer>(*group, trainable_in_model_order(), opts.dist_bucket_bytes);
   reducer->arm(step + 1);
 }
 
 double Trainer::Impl::reduce_gradients(double local_loss) {
   const auto t0 = std::chrono::steady_clock::now();
-  if (!reducer) reducer = std::make_unique<OverlappedReducer>(*group, optimizer->parameters(), opts.dist_bucket_bytes);
+  if (!reducer) reducer = std::make_unique<OverlappedReducer>(*group, trainable_in_model_order(), opts.dist_bucket_bytes);
   const double loss = reducer->finish(local_loss, step + 1);
   ++comm_updates;
   comm_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -91,6 +91,7 @@ struct Trainer::Impl {
   // several processes (trainer_dist.cpp)
   bool main_rank() const;
   std::string reduction_summary() const;
+  std::vector<torch::Tensor> trainable_in_model_order() const;
   void arm_reduction();                         // before the update's last backward: reduce as gradients come
   double reduce_gradients(double local_loss);  // sums gradients over ranks; returns the summed loss
   void broadcast_parameters();

@@ -83,6 +83,10 @@ TEST_CASE("int8: Whisper transcribes with --precision int8 and from a quantized 
   CHECK(again.exit_code == 2);
   CHECK_THAT(again.err, Catch::Contains("already exists and is not an empty folder"));
   CHECK(nlpc::test::read_file(d.file("wq/model.safetensors")) == before);
+  // A trailing slash names the same folder.
+  auto slash = run_nlpc("models quantize " + model + " --to " + d.file("slash") + "/");
+  CHECK(slash.exit_code == 0);
+  CHECK(fs::exists(d.file("slash/model.safetensors")));
   // An empty folder is fine.
   fs::create_directories(d.file("empty"));
   auto into_empty = run_nlpc("models quantize " + model + " --to " + d.file("empty"));

@@ -20,7 +20,7 @@ namespace {
 LabelledSet read_eval_set(const TrainConfig& cfg, const std::string& path, const DataSpec& spec,
                           const std::vector<std::string>& labels) {
   DataSpec s = spec;
-  const int64_t limit = cfg.data.shuffle_buffer > 0 ? cfg.data.max_eval_rows : 0;
+  const int64_t limit = cfg.data.shuffle_buffer > 0 && cfg.model.type != "ngram" ? cfg.data.max_eval_rows : 0;
   if (limit > 0 && (s.max_rows <= 0 || s.max_rows > limit)) s.max_rows = limit + 1;
   LabelledSet set = read_labelled_set(path, s);
   if (limit > 0 && set.num_rows > limit && (spec.max_rows <= 0 || spec.max_rows > limit)) {
