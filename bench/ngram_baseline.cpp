@@ -209,7 +209,7 @@ int main(int argc, char** argv) {
   if (tags) {
     eval::MultilabelOptions mo;
     auto all = eval::multilabel_metrics(dtest.label_sets, p, model.thresholds(), {}, mo);
-    for (const char* k : {"f1_micro", "f1_macro", "precision@1", "subset_accuracy", "hamming_loss"}) m.set(k, all.get(k));
+    for (const char* k : {"f1_micro", "f1_macro", "precision_at_1", "subset_accuracy", "hamming_loss"}) m.set(k, all.get(k));
     auto at05 = eval::multilabel_metrics(dtest.label_sets, p, {0.5f}, {}, mo);
     m.set("f1_micro_at_0.5", at05.get("f1_micro"));
   } else {

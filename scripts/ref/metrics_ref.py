@@ -79,7 +79,7 @@ def multilabel_case(name, rng, n, L, thresholds):
     exp["subset_accuracy"] = skm.accuracy_score(Y, P)
     exp["hamming_loss"] = skm.hamming_loss(Y, P)
     for k in (1, 3, 5):
-        exp["precision@%d" % k] = precision_at_k(Y, pd, k)
+        exp["precision_at_%d" % k] = precision_at_k(Y, pd, k)
     best = []
     for l in range(L):
         if Y[:, l].sum() == 0:

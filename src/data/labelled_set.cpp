@@ -170,20 +170,36 @@ void map_labels(LabelledSet& set, const std::vector<std::string>& names, const D
   };
   set.labels.clear();
   set.label_sets.clear();
+  // Multi-label: a label the model does not know is left out of the row's set, as scikit-learn's
+  // MultiLabelBinarizer does (rare tags are often missing from the training split); counted and reported.
+  int64_t unknown_labels = 0, rows_touched = 0;
+  std::string first_unknown;
   for (size_t r = 0; r < set.raw_labels.size(); ++r) {
     if (spec.multilabel) {
       std::vector<int> ids;
+      bool touched = false;
       for (const auto& l : split_labels(set.raw_labels[r], spec.label_separator)) {
         auto it = id.find(l);
-        if (it == id.end()) throw unknown(r, l);
+        if (it == id.end()) {
+          if (first_unknown.empty()) first_unknown = "'" + l + "' (line " + std::to_string(set.lines[r]) + ")";
+          ++unknown_labels;
+          touched = true;
+          continue;
+        }
         ids.push_back(it->second);
       }
+      rows_touched += touched;
       set.label_sets.push_back(std::move(ids));
     } else {
       auto it = id.find(set.raw_labels[r]);
       if (it == id.end()) throw unknown(r, set.raw_labels[r]);
       set.labels.push_back(it->second);
     }
+  }
+  if (unknown_labels > 0) {
+    spdlog::warn("{}: {} label(s) in {} row(s) do not occur in the training data and are left out of their rows' "
+                 "label sets (first: {})",
+                 set.file, unknown_labels, rows_touched, first_unknown);
   }
 }
 

@@ -104,8 +104,8 @@ MetricSet multilabel_metrics(const LabelSets& y_true, const Matrix& proba,
   m.set("subset_accuracy", double(exact) / double(n));
   m.set("hamming_loss", double(wrong) / double(n * L));
   for (int k : opts.precision_at) {
-    if (k < 1) throw UsageError("precision@k needs k >= 1, got " + std::to_string(k));
-    m.set("precision@" + std::to_string(k), precision_at(ind, proba, k));
+    if (k < 1) throw UsageError("precision_at_k needs k >= 1, got " + std::to_string(k));
+    m.set("precision_at_" + std::to_string(k), precision_at(ind, proba, k));
   }
   if (opts.per_label) {
     for (int64_t l = 0; l < L; ++l) {

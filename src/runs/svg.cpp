@@ -78,9 +78,11 @@ std::string format_number(double v) {
 }
 
 std::vector<double> nice_ticks(double lo, double hi, int n) {
-  if (!(hi > lo)) {
-    hi = lo + 1;
-  }
+  if (!std::isfinite(lo) || !std::isfinite(hi)) return {};
+  // A range that is empty or below the values' resolution (a metric that moves by an ulp) gets a
+  // visible one: the ticks must be distinct numbers.
+  const double scale = std::max(std::fabs(lo), std::fabs(hi));
+  if (!(hi - lo > scale * 1e-9)) hi = lo + std::max(1.0, scale * 0.1);
   const double raw = (hi - lo) / std::max(1, n);
   const double mag = std::pow(10.0, std::floor(std::log10(raw)));
   double step = mag;
@@ -91,7 +93,10 @@ std::vector<double> nice_ticks(double lo, double hi, int n) {
     }
   }
   std::vector<double> t;
-  for (double v = std::ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) {
+  const double first = std::ceil(lo / step - 1e-9);
+  for (int i = 0; i <= 4 * std::max(1, n) + 2; ++i) {  // by index: never stalls, at most a few dozen
+    const double v = (first + i) * step;
+    if (v > hi + step * 1e-9) break;
     t.push_back(std::fabs(v) < step * 1e-9 ? 0.0 : v);
   }
   return t;
@@ -111,7 +116,11 @@ std::string line_chart(const std::string& title, const std::string& x_label, con
   }
   if (!std::isfinite(x0)) x0 = 0, x1 = 1, y0 = 0, y1 = 1;
   if (x1 <= x0) x0 -= 1, x1 += 1;  // one step only (e.g. single points): centred, not on the frame
-  if (y1 <= y0) y1 = y0 + std::max(1e-6, std::fabs(y0) * 0.1), y0 -= std::max(1e-6, std::fabs(y0) * 0.1);
+  // flat, or flat up to rounding (a metric that moves by an ulp): a visible range around it
+  if (!(y1 - y0 > 1e-9 * std::max(std::fabs(y0), std::fabs(y1)))) {
+    const double pad = std::max(1e-6, std::fabs(y0) * 0.1);
+    y1 = y0 + pad, y0 -= pad;
+  }
   const auto xt = nice_ticks(x0, x1, 6), yt = nice_ticks(y0, y1, 5);
   // 4 % of room on each side, so that no point sits on the frame; ticks stay inside the data range
   const double xpad = 0.04 * (x1 - x0), ypad = 0.04 * (y1 - y0);

@@ -210,7 +210,7 @@ void add_train_keys(Bindings& b) {
                                           "evaluate at each epoch end, summarize and asr only every N steps", {}},
         [](TrainConfig& c) -> auto& { return c.train.eval_every; });
   b.add({"train.metric", T::kString, nullptr, "validation metric choosing the best checkpoint (default: accuracy; "
-                                              "rougeL for summarize)", {}},
+                                              "f1_micro for multilabel; rougeL for summarize)", {}},
         [](TrainConfig& c) -> auto& { return c.train.metric; });
   b.add({"train.metric_mode", T::kString, "max", "whether the metric is better higher or lower", {"max", "min"}},
         [](TrainConfig& c) -> auto& { return c.train.metric_mode; });
@@ -293,7 +293,10 @@ json with_dependent_defaults(const json& r) {
   }
   if (absent("train.epochs")) out["train"]["epochs"] = ngram ? 5 : 3;
   if (absent("train.lr")) out["train"]["lr"] = ngram ? 0.5 : 5e-5;
-  if (absent("train.metric")) out["train"]["metric"] = r.value("task", std::string()) == "summarize" ? "rougeL" : "accuracy";
+  if (absent("train.metric")) {
+    const std::string task = r.value("task", std::string());
+    out["train"]["metric"] = task == "summarize" ? "rougeL" : task == "multilabel" ? "f1_micro" : "accuracy";
+  }
   return out;
 }
 

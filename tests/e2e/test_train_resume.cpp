@@ -100,3 +100,28 @@ TEST_CASE("train: a streamed training file killed mid-stream resumes at the same
   // with a full buffer; the resumed run must train on the same batches to end with the same metrics.
   check_sigterm_then_resume(" --set data.shuffle_buffer=40 --set train.bucket_window=2");
 }
+
+TEST_CASE("train: multi-label BERT streamed and in memory with tags the training split lacks", "[e2e][train][stream]") {
+  // The fixture's valid and test files carry tags that its 128 tagged training rows lack: they are
+  // left out with a warning (as MultiLabelBinarizer does); the best model is chosen by f1_micro (the
+  // multi-label default) and the metrics are logged under MLflow-valid names (precision_at_1).
+  const std::string src = NLPC_SOURCE_DIR;
+  for (const std::string buffer : {"0", "50"}) {
+    INFO("data.shuffle_buffer=" << buffer);
+    TempDir d;
+    auto r = run_nlpc("--threads 1 train --runs-dir '" + d.file("runs") + "' --config " + src +
+                      "/configs/multilabel-tags.json --set data.train=" + fixture("data/train.csv") +
+                      " --set data.valid=" + fixture("data/valid.csv") + " --set data.test=" + fixture("data/test.csv") +
+                      " --set model.type=bert --set model.config=" + src + "/configs/models/bert-tiny.json" +
+                      " --set model.tokenizer=" + src + "/configs/tokenizers/bert-base-uncased" +
+                      " --set model.max_length=32 --set train.batch_size=16 --set train.epochs=2 --set train.lr=1e-3" +
+                      " --set train.class_weights=balanced --set data.shuffle_buffer=" + buffer);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK_THAT(r.err, Catch::Contains("do not occur in the training data and are left out"));
+    const std::string dir = only_run_dir(d.file("runs"));
+    CHECK(final_metric(dir, "test/precision_at_1") >= 0);
+    CHECK(final_metric(dir, "valid/f1_micro") >= 0);
+    CHECK(json::parse(read_file(dir + "/params.json"))["train.metric"] == "f1_micro");
+  }
+}

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 
@@ -99,4 +100,16 @@ TEST_CASE("svg: nice ticks", "[runs][report]") {
   CHECK(t.front() == Approx(0.2));
   CHECK(t.back() == Approx(0.8));
   CHECK(nlpc::svg::escape("a<b & \"c\"") == "a&lt;b &amp; &quot;c&quot;");
+  // A metric that moved by two ulps (a multi-label valid/hamming_loss did): distinct ticks, no
+  // endless loop; non-finite bounds give none.
+  const auto flat = nlpc::svg::nice_ticks(0.011516853932584264, 0.011516853932584266, 5);
+  REQUIRE(flat.size() >= 2);
+  CHECK(flat.size() <= 22);
+  for (size_t i = 1; i < flat.size(); ++i) CHECK(flat[i] > flat[i - 1]);
+  CHECK(nlpc::svg::nice_ticks(0, std::numeric_limits<double>::infinity(), 5).empty());
+  CHECK(nlpc::svg::nice_ticks(1e300, 1e300, 5).size() >= 2);
+  nlpc::svg::Series s;
+  s.name = "valid/hamming_loss";
+  s.points = {{1, 0.011516853932584264}, {2, 0.011516853932584266}};
+  CHECK(check_xml(nlpc::svg::line_chart("t", "step", "value", {s})) == "");
 }

@@ -93,8 +93,10 @@ std::vector<std::string> labels_of_cell(const std::string& cell, const DataSpec&
 
 // Sorted distinct labels of a set (multi-label: of all its cells).
 std::vector<std::string> collect_labels(const LabelledSet& set, const DataSpec& spec);
-// Fills labels/label_sets with ids of `names`. A label not in `names` is an InputError naming the
-// file, the line and the label, and listing (up to 20 of) the known labels.
+// Fills labels/label_sets with ids of `names`. Single-label: a label not in `names` is an
+// InputError naming the file, the line and the label, and listing (up to 20 of) the known labels.
+// Multi-label: such a label is left out of the row's set (as scikit-learn's MultiLabelBinarizer
+// does), and a warning counts them.
 void map_labels(LabelledSet& set, const std::vector<std::string>& names, const DataSpec& spec);
 
 }  // namespace nlpc

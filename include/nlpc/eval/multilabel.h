@@ -6,7 +6,7 @@
 //    a label with no true and no predicted row scores 0 (zero_division=0);
 //  - subset_accuracy: rows whose predicted set equals the true set exactly;
 //  - hamming_loss: wrong cells / (n * L);
-//  - precision@k: mean over rows of |top-k labels by probability  ∩  true set| / k (rows with
+//  - precision_at_k: mean over rows of |top-k labels by probability  ∩  true set| / k (rows with
 //    an empty true set count as 0; ties broken by the lower label id).
 #include <cstdint>
 #include <string>

@@ -449,7 +449,7 @@ class NgramTrainer {
       for (const char* name : {"accuracy", "f1_macro", "log_loss"}) ms.set(name, all.get(name));
     } else {
       auto all = eval::multilabel_metrics(valid.label_sets, p, {0.5f});
-      for (const char* name : {"f1_micro", "f1_macro", "precision@1"}) ms.set(name, all.get(name));
+      for (const char* name : {"f1_micro", "f1_macro", "precision_at_1"}) ms.set(name, all.get(name));
     }
     spdlog::info("n-gram epoch {}/{}: valid {}", epoch + 1, o_.epochs, ms.to_json());
     if (o_.on_epoch) o_.on_epoch(epoch + 1, ms);
