@@ -87,6 +87,32 @@ void AtomicFile::commit() {
   }
 }
 
+AtomicDir::AtomicDir(const std::string& path) {
+  namespace fs = std::filesystem;
+  fs::path final_dir = fs::absolute(path).lexically_normal();
+  if (final_dir.filename().empty()) final_dir = final_dir.parent_path();  // "q8/" names q8
+  path_ = final_dir.string();
+  tmp_ = path_ + ".tmp-" + std::to_string(::getpid());
+  std::error_code ec;
+  fs::remove_all(tmp_, ec);
+  fs::create_directories(tmp_, ec);
+  if (ec) throw RuntimeError("cannot create " + tmp_ + ": " + ec.message());
+}
+
+AtomicDir::~AtomicDir() {
+  std::error_code ec;
+  if (!committed_) std::filesystem::remove_all(tmp_, ec);
+}
+
+void AtomicDir::commit() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::remove_all(path_, ec);  // what was there (rename replaces an empty folder only)
+  fs::rename(tmp_, path_, ec);
+  if (ec) throw RuntimeError("cannot rename " + tmp_ + " to " + path_ + ": " + ec.message());
+  committed_ = true;
+}
+
 void write_file_atomic(const std::string& path, const std::string& content) {
   AtomicFile f(path);
   f.write(content);

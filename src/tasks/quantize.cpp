@@ -4,8 +4,6 @@
 #include <algorithm>
 #include <filesystem>
 
-#include <unistd.h>
-
 #include <nlohmann/json.hpp>
 
 #include "nlpc/core/error.h"
@@ -59,21 +57,10 @@ QuantizeResult quantize_folder(const std::string& dir, const std::string& out) {
   models::int8::require_engine("nlpc models quantize");
   r.engine = models::int8::engine();
   Pipeline p = open_pipeline(dir, "cpu", "int8");
-  // Written into a temporary folder beside `out`, renamed to `out` when complete: an interrupted or
+  // Written into a temporary folder beside `out`, put in place when complete: an interrupted or
   // failed run leaves no half-written model folder.
-  fs::path final_dir = fs::absolute(out).lexically_normal();
-  if (final_dir.filename().empty()) final_dir = final_dir.parent_path();  // "q8/" names q8
-  const fs::path tmp = final_dir.parent_path() / (final_dir.filename().string() + ".tmp-" + std::to_string(::getpid()));
-  fs::create_directories(tmp, ec);
-  if (ec) throw UsageError("cannot create " + tmp.string() + ": " + ec.message());
-  struct RemoveUnlessKept {
-    fs::path path;
-    bool keep = false;
-    ~RemoveUnlessKept() {
-      std::error_code e;
-      if (!keep) fs::remove_all(path, e);
-    }
-  } guard{tmp};
+  AtomicDir folder(out);
+  const fs::path tmp = folder.temp_path();
   r.weights = (tmp / "model.safetensors").string();
   if (p.classifier) {
     p.classifier->save_weights(r.weights);
@@ -102,9 +89,7 @@ QuantizeResult quantize_folder(const std::string& dir, const std::string& out) {
       {"modules_in_fp32", "embeddings, LayerNorm, convolutions, pooler, classifier and LM heads"}};
   write_file_atomic((tmp / "config.json").string(), config.dump(2) + "\n");
   r.copied = models::copy_other_files(dir, tmp.string());
-  fs::rename(tmp, final_dir, ec);  // over an empty folder, or a new name
-  if (ec) throw RuntimeError("cannot rename " + tmp.string() + " to " + out + ": " + ec.message());
-  guard.keep = true;
+  folder.commit();  // over an empty folder, or a new name
   r.weights = (fs::path(out) / "model.safetensors").string();
   return r;
 }

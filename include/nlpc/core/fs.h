@@ -37,6 +37,26 @@ class AtomicFile {
   std::string* capture_ = nullptr;
 };
 
+// A folder written as a whole: its files go into "<path>.tmp-<pid>" beside it, and commit() puts
+// that folder in place of <path> (replacing what was there). Without commit() the temporary folder
+// is removed, so a failed or killed writer never leaves a half-written model folder.
+class AtomicDir {
+ public:
+  explicit AtomicDir(const std::string& path);  // creates the temporary folder
+  ~AtomicDir();
+  AtomicDir(const AtomicDir&) = delete;
+  AtomicDir& operator=(const AtomicDir&) = delete;
+  // The temporary folder to write into.
+  const std::string& temp_path() const { return tmp_; }
+  // Throws RuntimeError when the folder cannot be put in place.
+  void commit();
+
+ private:
+  std::string path_;
+  std::string tmp_;
+  bool committed_ = false;
+};
+
 void write_file_atomic(const std::string& path, const std::string& content);
 // Reads a whole file; throws InputError naming the file when it cannot be read.
 std::string read_file(const std::string& path);

@@ -67,28 +67,30 @@ void ScratchFile::fail(const std::string& op, int err) const {
   throw RuntimeError(msg);
 }
 
-void ScratchFile::pwrite_all(const void* data, size_t n, int64_t offset) {
-  const char* p = static_cast<const char*>(data);
+namespace {
+// pread/pwrite until n bytes moved, retrying EINTR; a call that moves nothing fails with `none`.
+template <typename Op, typename Fail>
+void transfer_all(Op op, char* p, size_t n, int64_t offset, int none, Fail fail) {
   while (n > 0) {
-    const ssize_t w = ::pwrite(fd_, p, n, offset);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) fail("cannot write", w < 0 ? errno : ENOSPC);
-    p += w;
-    n -= size_t(w);
-    offset += w;
+    const ssize_t k = op(p, n, offset);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) fail(k < 0 ? errno : none);
+    p += k;
+    n -= size_t(k);
+    offset += k;
   }
+}
+}  // namespace
+
+void ScratchFile::pwrite_all(const void* data, size_t n, int64_t offset) {
+  transfer_all([this](char* p, size_t m, int64_t off) { return ::pwrite(fd_, p, m, off); },
+               const_cast<char*>(static_cast<const char*>(data)), n, offset, ENOSPC,
+               [this](int err) { fail("cannot write", err); });
 }
 
 void ScratchFile::pread_all(void* data, size_t n, int64_t offset) const {
-  char* p = static_cast<char*>(data);
-  while (n > 0) {
-    const ssize_t r = ::pread(fd_, p, n, offset);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) fail("cannot read back", r < 0 ? errno : EIO);
-    p += r;
-    n -= size_t(r);
-    offset += r;
-  }
+  transfer_all([this](char* p, size_t m, int64_t off) { return ::pread(fd_, p, m, off); },
+               static_cast<char*>(data), n, offset, EIO, [this](int err) { fail("cannot read back", err); });
 }
 
 void ScratchFile::reserve_zeros(int64_t n) {

@@ -186,9 +186,8 @@ void copy_if_exists(const fs::path& from, const fs::path& to) {
 void save_whisper_folder(models::WhisperForConditionalGeneration& model, const std::string& dir,
                          const std::string& tok_dir, const std::string& extras_dir, const models::WhisperTokens& wt,
                          const std::string& language) {
-  const fs::path tmp = fs::path(dir + ".tmp");
-  fs::remove_all(tmp);
-  fs::create_directories(tmp);
+  AtomicDir folder(dir);
+  const fs::path tmp = folder.temp_path();
   models::save_safetensors((tmp / "model.safetensors").string(), model->state());
   nlohmann::json cfg = models::whisper_config_to_json(model->config());
   cfg["architectures"] = {"WhisperForConditionalGeneration"};
@@ -221,8 +220,7 @@ void save_whisper_folder(models::WhisperForConditionalGeneration& model, const s
   pre["n_samples"] = frames * audio::kHopLength;
   pre["chunk_length"] = static_cast<double>(frames) / audio::kFramesPerSecond;
   write_file_atomic((tmp / "preprocessor_config.json").string(), pre.dump() + "\n");
-  fs::remove_all(dir);
-  fs::rename(tmp, dir);
+  folder.commit();
 }
 
 }  // namespace
