@@ -125,3 +125,29 @@ TEST_CASE("train: multi-label BERT streamed and in memory with tags the training
     CHECK(json::parse(read_file(dir + "/params.json"))["train.metric"] == "f1_micro");
   }
 }
+
+TEST_CASE("train: streamed-training settings and oversized evaluation files are clear errors", "[e2e][train][stream]") {
+  TempDir d;
+  const std::string src = NLPC_SOURCE_DIR;
+  // A negative buffer, and a validation file beyond data.max_eval_rows: exit 2 naming the key or
+  // the file, the run FAILED, the input files untouched.
+  const std::string valid_before = read_file(fixture("data/valid.csv"));
+  auto neg = run_nlpc(tiny_bert_args(d, " --set data.shuffle_buffer=-1"));
+  CHECK(neg.exit_code == 2);
+  CHECK_THAT(neg.err, Catch::Contains("data.shuffle_buffer must be >= 0"));
+  auto big = run_nlpc(tiny_bert_args(d, " --set data.shuffle_buffer=40 --set data.max_eval_rows=10"));
+  CHECK(big.exit_code == 2);
+  CHECK_THAT(big.err, Catch::Contains("valid.csv") && Catch::Contains("more than data.max_eval_rows = 10 rows"));
+  CHECK(read_file(fixture("data/valid.csv")) == valid_before);
+  for (const auto& e : fs::directory_iterator(d.file("runs/default"))) {
+    CHECK(json::parse(read_file(e.path().string() + "/run.json"))["status"] == "FAILED");
+  }
+  // Tasks that read their training file into memory say so instead of ignoring the setting.
+  auto t5 = run_nlpc("train --runs-dir '" + d.file("runs") + "' --config " + src +
+                     "/configs/summarize-en.json --set data.shuffle_buffer=100");
+  CHECK(t5.exit_code == 2);
+  CHECK_THAT(t5.err, Catch::Contains("task summarize reads its training file into memory"));
+  auto window = run_nlpc(tiny_bert_args(d, " --set train.bucket_window=0"));
+  CHECK(window.exit_code == 2);
+  CHECK_THAT(window.err, Catch::Contains("train.bucket_window"));
+}

@@ -118,6 +118,9 @@ TEST_CASE("int8 linear equals the scheme's exact emulation, for any row count", 
     CHECK(((y - fp).abs() <= bound).all().item<bool>());
     // without a bias
     CHECK(q8_diff(q8::linear(x, qw.weight, qw.scale, {}), q8_emulate(x, qw.weight, qw.scale, {})) < 1e-4);
+    // the exact GELU fused into the kernel (BERT's FFN): GELU of the same result
+    CHECK(q8_diff(q8::linear(x, qw.weight, qw.scale, b, /*gelu=*/true), torch::gelu(want)) <
+          1e-5 * (1.0 + want.abs().max().item<double>()));
   }
   // an all-zero input gives the bias
   CHECK(q8_diff(q8::linear(torch::zeros({2, 64}), qw.weight, qw.scale, b), b.unsqueeze(0).expand({2, 96})) < 1e-6);
