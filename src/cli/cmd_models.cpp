@@ -32,7 +32,8 @@ void register_models_quantize(CLI::App* models) {
   auto* s = models->add_subcommand("quantize", "Write a model folder whose Transformer layers are stored int8 "
                                                "(loads directly as int8; docs/int8.md)");
   s->add_option("dir", o.dir, "Model folder to read (BERT family, T5 or Whisper)")->required();
-  s->add_option("--to", o.to, "Folder to write (created)")->required();
+  s->add_option("--to", o.to, "Folder to write: new or empty (written under a temporary name, then renamed)")
+      ->required();
   on_run(s, [] { return torch_module().run_models_quantize(o); });
 }
 
