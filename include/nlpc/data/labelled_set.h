@@ -51,7 +51,6 @@ class LabelledRows {
   // Where the next row's reading starts; seek() goes back there, `kept` rows counted before it.
   io::ReadPosition position() const { return rows_.position(); }
   void seek(const io::ReadPosition& p, int64_t kept) { rows_.seek(p, kept); }
-  io::TableReader& reader() { return rows_.reader(); }
   int64_t skipped_unlabelled() const { return skipped_unlabelled_; }
   // The checks and warnings after the last row (see TextRows::finish), for a whole pass.
   void finish() const;

@@ -28,7 +28,6 @@ class TextRows {
   io::TableReader& reader() { return reader_; }
   bool next(io::TableRecord& rec, std::string& text);
   void keep() { ++kept_; }
-  int64_t kept() const { return kept_; }
   // Where the next row's reading starts, and back there with `kept` rows counted as kept before it.
   io::ReadPosition position() const { return reader_.position(); }
   void seek(const io::ReadPosition& p, int64_t kept) {
